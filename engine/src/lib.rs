@@ -1,0 +1,2 @@
+//! ringcast engine: shards, connections, rooms, cross-shard bus, HTTP
+//! endpoints, configuration and metrics.
