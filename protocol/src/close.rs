@@ -30,18 +30,43 @@ impl CloseCode {
     pub const MANDATORY_EXTENSION: CloseCode = CloseCode(1010);
     /// 1011: unexpected server condition.
     pub const INTERNAL_ERROR: CloseCode = CloseCode(1011);
+    /// 1012: service restart (IANA registry, not in RFC 6455 itself).
+    pub const SERVICE_RESTART: CloseCode = CloseCode(1012);
+    /// 1013: try again later (IANA registry).
+    pub const TRY_AGAIN_LATER: CloseCode = CloseCode(1013);
+    /// 1014: bad gateway (IANA registry).
+    pub const BAD_GATEWAY: CloseCode = CloseCode(1014);
+    /// 1015: TLS handshake failure (never sent on the wire).
+    pub const TLS_HANDSHAKE: CloseCode = CloseCode(1015);
 
     /// Whether this code may appear in a close frame on the wire:
-    /// 1000-1003, 1007-1011, 3000-4999.
+    /// 1000-1003, 1007-1014, 3000-4999.
+    ///
+    /// 1012-1014 are not in RFC 6455 but are registered with IANA and sent by
+    /// real servers (restarts, overload), so rejecting them would turn a
+    /// polite close into a protocol error. 1004-1006 and 1015 are reserved or
+    /// local-only; 1016-2999 are unassigned and 0-999 unused, so both are
+    /// rejected.
     pub fn is_valid_on_wire(self) -> bool {
-        unimplemented!()
+        matches!(self.0, 1000..=1003 | 1007..=1014 | 3000..=4999)
     }
 }
 
 /// Validate a received close frame payload: empty (no code), or a valid code
 /// followed by a UTF-8 reason. Length 1 is a protocol error.
 pub fn parse_close_payload(payload: &[u8]) -> Result<Option<(CloseCode, &str)>, Error> {
-    unimplemented!("{payload:?}")
+    match payload {
+        [] => Ok(None),
+        [_] => Err(Error::CloseFrameLengthOne),
+        [hi, lo, reason @ ..] => {
+            let code = CloseCode(u16::from_be_bytes([*hi, *lo]));
+            if !code.is_valid_on_wire() {
+                return Err(Error::InvalidCloseCode(code.0));
+            }
+            let reason = std::str::from_utf8(reason).map_err(|_| Error::InvalidUtf8)?;
+            Ok(Some((code, reason)))
+        }
+    }
 }
 
 /// The closing handshake, seen from one endpoint. Transitions consume the
@@ -65,14 +90,38 @@ impl CloseState {
     /// We decide to close with `code`. Returns the next state and whether a
     /// close frame must be written now (false when one was already sent).
     pub fn send(self, code: CloseCode) -> (CloseState, bool) {
-        unimplemented!("{code:?}")
+        match self {
+            CloseState::Open => (CloseState::CloseSent(code), true),
+            other => (other, false),
+        }
     }
 
     /// The peer's close frame arrived with this (already validated) code.
     /// Returns the next state and the code to echo, if we must still send a
     /// close frame (the peer closed first).
+    ///
+    /// The echo repeats the peer's code, as RFC 6455 5.5.1 suggests; when the
+    /// peer's close carried no code, the echo is 1000 (1005 must never be
+    /// sent on the wire).
     pub fn receive(self, peer_code: Option<CloseCode>) -> (CloseState, Option<CloseCode>) {
-        unimplemented!("{peer_code:?}")
+        let recorded = peer_code.unwrap_or(CloseCode::NO_STATUS);
+        match self {
+            CloseState::Open => (
+                CloseState::Closed {
+                    peer_code: recorded,
+                    we_initiated: false,
+                },
+                Some(peer_code.unwrap_or(CloseCode::NORMAL)),
+            ),
+            CloseState::CloseSent(_) => (
+                CloseState::Closed {
+                    peer_code: recorded,
+                    we_initiated: true,
+                },
+                None,
+            ),
+            closed @ CloseState::Closed { .. } => (closed, None),
+        }
     }
 
     /// Whether data frames may still be sent in this state.

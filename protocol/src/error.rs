@@ -82,24 +82,113 @@ impl Error {
     /// The HTTP status this error is answered with, for handshake errors found
     /// by the server; `None` for everything else.
     pub fn http_status(&self) -> Option<u16> {
-        unimplemented!()
+        use Error::*;
+        Some(match self {
+            MalformedRequest | HttpVersionTooOld | MissingHost | InvalidKey => 400,
+            HeadersTooLarge | TooManyHeaders => 431,
+            MethodNotGet => 405,
+            NotAnUpgrade | UnsupportedVersion => 426,
+            _ => return None,
+        })
     }
 
     /// The close code this error is answered with, for errors found after the
     /// upgrade; `None` for handshake errors.
     pub fn close_code(&self) -> Option<CloseCode> {
-        unimplemented!()
+        use Error::*;
+        Some(match self {
+            UnmaskedFrame
+            | MaskedFrame
+            | ReservedBitsSet
+            | ReservedOpcode(_)
+            | LengthTopBitSet
+            | ControlFrameTooLong
+            | FragmentedControlFrame
+            | UnexpectedContinuation
+            | ExpectedContinuation
+            | CloseFrameLengthOne
+            | InvalidCloseCode(_) => CloseCode::PROTOCOL_ERROR,
+            FrameTooLarge | MessageTooLarge | TooManyFragments => CloseCode::MESSAGE_TOO_BIG,
+            InvalidUtf8 => CloseCode::INVALID_PAYLOAD,
+            _ => return None,
+        })
     }
 
     /// A short, stable, machine-friendly name (used as a metrics label).
     pub fn kind(&self) -> &'static str {
-        unimplemented!()
+        use Error::*;
+        match self {
+            MalformedRequest => "malformed_request",
+            HeadersTooLarge => "headers_too_large",
+            TooManyHeaders => "too_many_headers",
+            MethodNotGet => "method_not_get",
+            HttpVersionTooOld => "http_version_too_old",
+            MissingHost => "missing_host",
+            NotAnUpgrade => "not_an_upgrade",
+            UnsupportedVersion => "unsupported_version",
+            InvalidKey => "invalid_key",
+            MalformedResponse => "malformed_response",
+            UnexpectedStatus(_) => "unexpected_status",
+            ResponseNotAnUpgrade => "response_not_an_upgrade",
+            AcceptMismatch => "accept_mismatch",
+            UnrequestedSubprotocol => "unrequested_subprotocol",
+            UnrequestedExtension => "unrequested_extension",
+            UnmaskedFrame => "unmasked_frame",
+            MaskedFrame => "masked_frame",
+            ReservedBitsSet => "reserved_bits_set",
+            ReservedOpcode(_) => "reserved_opcode",
+            LengthTopBitSet => "length_top_bit_set",
+            ControlFrameTooLong => "control_frame_too_long",
+            FragmentedControlFrame => "fragmented_control_frame",
+            UnexpectedContinuation => "unexpected_continuation",
+            ExpectedContinuation => "expected_continuation",
+            FrameTooLarge => "frame_too_large",
+            MessageTooLarge => "message_too_large",
+            TooManyFragments => "too_many_fragments",
+            InvalidUtf8 => "invalid_utf8",
+            CloseFrameLengthOne => "close_frame_length_one",
+            InvalidCloseCode(_) => "invalid_close_code",
+        }
     }
 }
 
 impl std::fmt::Display for Error {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        unimplemented!("{f:p}")
+        use Error::*;
+        match self {
+            MalformedRequest => f.write_str("client sent a malformed HTTP request"),
+            HeadersTooLarge => f.write_str("client sent a request head over the size limit"),
+            TooManyHeaders => f.write_str("client sent more headers than the limit"),
+            MethodNotGet => f.write_str("client used a method other than GET"),
+            HttpVersionTooOld => f.write_str("client used HTTP/1.0 (WebSocket needs HTTP/1.1)"),
+            MissingHost => f.write_str("client sent no Host header"),
+            NotAnUpgrade => {
+                f.write_str("client did not ask for a WebSocket upgrade (Upgrade: websocket, Connection: upgrade)")
+            }
+            UnsupportedVersion => f.write_str("client did not offer Sec-WebSocket-Version: 13"),
+            InvalidKey => f.write_str("client sent no valid Sec-WebSocket-Key (base64 of 16 bytes)"),
+            MalformedResponse => f.write_str("server sent a malformed HTTP response"),
+            UnexpectedStatus(status) => write!(f, "server answered {status} instead of 101"),
+            ResponseNotAnUpgrade => f.write_str("server's 101 lacks Upgrade: websocket or Connection: upgrade"),
+            AcceptMismatch => f.write_str("server's Sec-WebSocket-Accept does not match our key"),
+            UnrequestedSubprotocol => f.write_str("server selected a subprotocol we did not offer"),
+            UnrequestedExtension => f.write_str("server enabled an extension we did not offer"),
+            UnmaskedFrame => f.write_str("peer sent an unmasked frame (client frames must be masked)"),
+            MaskedFrame => f.write_str("peer sent a masked frame (server frames must not be masked)"),
+            ReservedBitsSet => f.write_str("peer set RSV bits no negotiated extension defines"),
+            ReservedOpcode(op) => write!(f, "peer sent reserved opcode {op:#x}"),
+            LengthTopBitSet => f.write_str("peer sent a 64-bit length with its top bit set"),
+            ControlFrameTooLong => f.write_str("peer sent a control frame over 125 bytes"),
+            FragmentedControlFrame => f.write_str("peer sent a fragmented control frame"),
+            UnexpectedContinuation => f.write_str("peer sent a continuation frame with no message in progress"),
+            ExpectedContinuation => f.write_str("peer started a new message before finishing the fragmented one"),
+            FrameTooLarge => f.write_str("peer sent a frame over the size limit"),
+            MessageTooLarge => f.write_str("peer sent a message over the size limit"),
+            TooManyFragments => f.write_str("peer split a message into more fragments than the limit"),
+            InvalidUtf8 => f.write_str("peer sent text that is not valid UTF-8"),
+            CloseFrameLengthOne => f.write_str("peer sent a close frame with a one-byte payload"),
+            InvalidCloseCode(code) => write!(f, "peer sent close code {code}, which is not allowed on the wire"),
+        }
     }
 }
 

@@ -13,9 +13,11 @@ pub mod frame;
 pub mod handshake;
 pub mod mask;
 pub mod message;
+pub mod receiver;
 pub mod utf8;
 
 pub use close::{CloseCode, CloseState};
 pub use error::Error;
 pub use frame::{Decoded, FrameDecoder, FrameHeader, OpCode, Role};
 pub use message::{Message, MessageAssembler, MessageLimits};
+pub use receiver::{Received, Receiver};

@@ -7,12 +7,104 @@
 /// XOR `buf` with `key`, as if `buf` started at payload offset `offset`
 /// (so a payload may be unmasked in several pieces).
 pub fn apply_mask(buf: &mut [u8], key: [u8; 4], offset: usize) {
-    unimplemented!("{buf:?}{key:?}{offset}")
+    // Rotate the key once so that byte 0 of `buf` lines up with key byte 0;
+    // from then on every 16-byte chunk starts at a multiple of 4 and sees the
+    // same 128-bit pattern.
+    let key = rotate(key, offset);
+    let wide = u128::from_ne_bytes([
+        key[0], key[1], key[2], key[3], key[0], key[1], key[2], key[3], key[0], key[1], key[2],
+        key[3], key[0], key[1], key[2], key[3],
+    ]);
+    // Four independent 16-byte lanes per iteration: LLVM turns this into
+    // full-width vector XORs (SSE2 by default, AVX2 when enabled) with no
+    // bounds checks, since chunks_exact_mut proves every length.
+    let mut blocks = buf.chunks_exact_mut(64);
+    for block in &mut blocks {
+        for lane in block.chunks_exact_mut(16) {
+            xor_lane(lane, wide);
+        }
+    }
+    let rest = blocks.into_remainder();
+    let mut lanes = rest.chunks_exact_mut(16);
+    for lane in &mut lanes {
+        xor_lane(lane, wide);
+    }
+    // The tail starts at a multiple of 16, so the rotated key still applies
+    // from its first byte.
+    for (byte, k) in lanes.into_remainder().iter_mut().zip(key.iter().cycle()) {
+        *byte ^= k;
+    }
+}
+
+#[inline(always)]
+fn xor_lane(lane: &mut [u8], wide: u128) {
+    let mut word = [0u8; 16];
+    word.copy_from_slice(lane);
+    lane.copy_from_slice(&(u128::from_ne_bytes(word) ^ wide).to_ne_bytes());
+}
+
+/// The key as seen from payload offset `offset`.
+fn rotate(key: [u8; 4], offset: usize) -> [u8; 4] {
+    let mut out = key;
+    out.rotate_left(offset & 3);
+    out
 }
 
 /// Byte-at-a-time reference implementation of [`apply_mask`].
 pub fn apply_mask_bytewise(buf: &mut [u8], key: [u8; 4], offset: usize) {
     for (i, byte) in buf.iter_mut().enumerate() {
         *byte ^= key[(offset + i) & 3];
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masking_twice_restores_the_payload() {
+        let original: Vec<u8> = (0..=255u8).cycle().take(1000).collect();
+        let mut buf = original.clone();
+        apply_mask(&mut buf, [1, 2, 3, 4], 0);
+        assert_ne!(buf, original);
+        apply_mask(&mut buf, [1, 2, 3, 4], 0);
+        assert_eq!(buf, original);
+    }
+
+    #[test]
+    fn rfc_5_7_hello_unmasks_with_key_37_fa_21_3d() {
+        let mut payload = [0x7f, 0x9f, 0x4d, 0x51, 0x58];
+        apply_mask(&mut payload, [0x37, 0xfa, 0x21, 0x3d], 0);
+        assert_eq!(&payload, b"Hello");
+    }
+
+    #[test]
+    fn unmasking_in_pieces_at_offsets_equals_unmasking_at_once() {
+        let key = [0xde, 0xad, 0xbe, 0xef];
+        let original: Vec<u8> = (0..200u8).collect();
+        let mut whole = original.clone();
+        apply_mask(&mut whole, key, 0);
+        let mut pieces = original.clone();
+        let (a, rest) = pieces.split_at_mut(7);
+        let (b, c) = rest.split_at_mut(70);
+        apply_mask(a, key, 0);
+        apply_mask(b, key, 7);
+        apply_mask(c, key, 77);
+        assert_eq!(whole, pieces);
+    }
+
+    #[test]
+    fn fast_and_bytewise_agree_on_every_short_length_and_offset() {
+        let key = [0x11, 0x22, 0x44, 0x88];
+        for len in 0..150 {
+            for offset in 0..8 {
+                let original: Vec<u8> = (0..len).map(|i| (i * 7) as u8).collect();
+                let mut fast = original.clone();
+                let mut slow = original;
+                apply_mask(&mut fast, key, offset);
+                apply_mask_bytewise(&mut slow, key, offset);
+                assert_eq!(fast, slow, "len {len} offset {offset}");
+            }
+        }
     }
 }

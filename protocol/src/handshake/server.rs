@@ -1,7 +1,16 @@
 //! Server side of the opening handshake (RFC 6455 4.2).
 
+use base64::engine::general_purpose::STANDARD as BASE64;
+use base64::Engine as _;
+
 use crate::error::Error;
-use crate::handshake::Extension;
+use crate::handshake::{
+    accept_key_into, has_token, parse_extensions, push_decimal, push_header, Extension,
+};
+
+/// Default [`RequestLimits::max_headers`]; up to this many header slots live
+/// on the stack while parsing.
+pub const DEFAULT_MAX_HEADERS: usize = 64;
 
 /// Limits on the request head.
 #[derive(Debug, Clone, Copy)]
@@ -17,7 +26,7 @@ impl Default for RequestLimits {
     fn default() -> Self {
         RequestLimits {
             max_header_bytes: 8 * 1024,
-            max_headers: 64,
+            max_headers: DEFAULT_MAX_HEADERS,
         }
     }
 }
@@ -49,8 +58,49 @@ pub enum ParsedRequest {
 }
 
 /// Incrementally parse a request head from `buf` (the whole buffer so far).
+///
+/// Only the first `max_header_bytes` of `buf` are looked at, so a head that
+/// has not ended by then is [`Error::HeadersTooLarge`] at once, even while
+/// more bytes could still arrive.
 pub fn parse_request(buf: &[u8], limits: &RequestLimits) -> Result<ParsedRequest, Error> {
-    unimplemented!("{buf:?}{limits:?}")
+    let window = &buf[..buf.len().min(limits.max_header_bytes)];
+    let mut stack = [httparse::EMPTY_HEADER; DEFAULT_MAX_HEADERS];
+    let mut heap;
+    let slots: &mut [httparse::Header] = if limits.max_headers <= DEFAULT_MAX_HEADERS {
+        &mut stack[..limits.max_headers]
+    } else {
+        heap = vec![httparse::EMPTY_HEADER; limits.max_headers];
+        &mut heap
+    };
+    let mut req = httparse::Request::new(slots);
+    let consumed = match req.parse(window) {
+        Ok(httparse::Status::Complete(consumed)) => consumed,
+        Ok(httparse::Status::Partial) if buf.len() > limits.max_header_bytes => {
+            return Err(Error::HeadersTooLarge)
+        }
+        Ok(httparse::Status::Partial) => return Ok(ParsedRequest::NeedMore),
+        Err(httparse::Error::TooManyHeaders) => return Err(Error::TooManyHeaders),
+        Err(_) => return Err(Error::MalformedRequest),
+    };
+    let (Some(method), Some(target), Some(http_minor)) = (req.method, req.path, req.version) else {
+        return Err(Error::MalformedRequest);
+    };
+    let (path, query) = match target.split_once('?') {
+        Some((path, query)) => (path, Some(query.to_owned())),
+        None => (target, None),
+    };
+    let request = Request {
+        method: method.to_owned(),
+        path: path.to_owned(),
+        query,
+        http_minor,
+        headers: req
+            .headers
+            .iter()
+            .map(|h| (h.name.to_owned(), h.value.to_vec()))
+            .collect(),
+    };
+    Ok(ParsedRequest::Complete(request, consumed))
 }
 
 /// A request that passed every RFC 6455 4.2.1 check.
@@ -71,37 +121,201 @@ pub struct Upgrade {
 impl Request {
     /// The first value of header `name` (case-insensitive), if present.
     pub fn header(&self, name: &str) -> Option<&[u8]> {
-        unimplemented!("{name}")
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_slice())
+    }
+
+    /// Every value of header `name` (case-insensitive), in order.
+    pub fn headers_named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a [u8]> + 'a {
+        self.headers
+            .iter()
+            .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_slice())
     }
 
     /// Whether the request asks for a WebSocket upgrade at all
     /// (`Upgrade` contains the token `websocket`).
     pub fn wants_upgrade(&self) -> bool {
-        unimplemented!()
+        has_token(self.headers_named("upgrade"), "websocket")
     }
 
     /// Apply the RFC 6455 4.2.1 rules: GET, HTTP/1.1+, Host, Upgrade and
     /// Connection tokens, version 13, a 16-byte key.
+    ///
+    /// The checks run in that order and the first failure is returned, so a
+    /// plain HTTP client gets 426 before any complaint about the key.
     pub fn validate_upgrade(&self) -> Result<Upgrade, Error> {
-        unimplemented!()
+        if self.method != "GET" {
+            return Err(Error::MethodNotGet);
+        }
+        if self.http_minor < 1 {
+            return Err(Error::HttpVersionTooOld);
+        }
+        let host = self.header("host").ok_or(Error::MissingHost)?;
+        let host = utf8_value(host)?;
+        if !self.wants_upgrade() || !has_token(self.headers_named("connection"), "upgrade") {
+            return Err(Error::NotAnUpgrade);
+        }
+        let mut versions = self.headers_named("sec-websocket-version");
+        if versions.next().map(<[u8]>::trim_ascii) != Some(b"13") || versions.next().is_some() {
+            return Err(Error::UnsupportedVersion);
+        }
+        let mut keys = self.headers_named("sec-websocket-key");
+        let key = keys
+            .next()
+            .map(<[u8]>::trim_ascii)
+            .ok_or(Error::InvalidKey)?;
+        if keys.next().is_some() || !is_valid_key(key) {
+            return Err(Error::InvalidKey);
+        }
+        let mut protocols = Vec::new();
+        for value in self.headers_named("sec-websocket-protocol") {
+            let value = utf8_value(value)?;
+            protocols.extend(
+                value
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|p| !p.is_empty())
+                    .map(str::to_owned),
+            );
+        }
+        let mut extensions = Vec::new();
+        for value in self.headers_named("sec-websocket-extensions") {
+            parse_extensions(utf8_value(value)?, &mut extensions)?;
+        }
+        Ok(Upgrade {
+            key: utf8_value(key)?.to_owned(),
+            host: host.to_owned(),
+            origin: self
+                .header("origin")
+                .map(utf8_value)
+                .transpose()?
+                .map(str::to_owned),
+            protocols,
+            extensions,
+        })
     }
 }
 
 /// Append the 101 Switching Protocols response for `key`, with the chosen
 /// subprotocol and accepted extension header value, if any.
-pub fn write_accept(dst: &mut Vec<u8>, key: &str, protocol: Option<&str>, extensions: Option<&str>) {
-    unimplemented!("{dst:?}{key}{protocol:?}{extensions:?}")
+pub fn write_accept(
+    dst: &mut Vec<u8>,
+    key: &str,
+    protocol: Option<&str>,
+    extensions: Option<&str>,
+) {
+    let mut accept = [0u8; 28];
+    dst.extend_from_slice(
+        b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n",
+    );
+    push_header(
+        dst,
+        "Sec-WebSocket-Accept",
+        accept_key_into(key.as_bytes(), &mut accept),
+    );
+    if let Some(protocol) = protocol {
+        push_header(dst, "Sec-WebSocket-Protocol", protocol.as_bytes());
+    }
+    if let Some(extensions) = extensions {
+        push_header(dst, "Sec-WebSocket-Extensions", extensions.as_bytes());
+    }
+    dst.extend_from_slice(b"\r\n");
 }
 
 /// Append a complete error response for a handshake error (status from
 /// [`Error::http_status`], `Sec-WebSocket-Version: 13` on 426 version errors,
 /// a short text body, `Connection: close`).
+///
+/// 426 also carries `Upgrade: websocket` and 405 `Allow: GET`, as HTTP
+/// requires of those statuses. An error with no HTTP status (a caller
+/// mistake) is answered 400.
 pub fn write_reject(dst: &mut Vec<u8>, error: &Error) {
-    unimplemented!("{dst:?}{error:?}")
+    let status = error.http_status().unwrap_or(400);
+    let mut extra: &[(&str, &str)] = &[];
+    match error {
+        Error::UnsupportedVersion => {
+            extra = &[("Upgrade", "websocket"), ("Sec-WebSocket-Version", "13")]
+        }
+        Error::NotAnUpgrade => extra = &[("Upgrade", "websocket")],
+        Error::MethodNotGet => extra = &[("Allow", "GET")],
+        _ => {}
+    }
+    let body = format!("{error}\n");
+    write_response(
+        dst,
+        status,
+        "text/plain; charset=utf-8",
+        extra,
+        body.as_bytes(),
+    );
 }
 
 /// Append a plain HTTP response (for non-WebSocket endpoints) with the given
 /// status, content type and body, and `Connection: close`.
 pub fn write_plain(dst: &mut Vec<u8>, status: u16, content_type: &str, body: &[u8]) {
-    unimplemented!("{dst:?}{status}{content_type}{body:?}")
+    write_response(dst, status, content_type, &[], body);
+}
+
+fn write_response(
+    dst: &mut Vec<u8>,
+    status: u16,
+    content_type: &str,
+    extra: &[(&str, &str)],
+    body: &[u8],
+) {
+    dst.extend_from_slice(b"HTTP/1.1 ");
+    push_decimal(dst, u64::from(status));
+    dst.push(b' ');
+    dst.extend_from_slice(reason_phrase(status).as_bytes());
+    dst.extend_from_slice(b"\r\n");
+    push_header(dst, "Content-Type", content_type.as_bytes());
+    dst.extend_from_slice(b"Content-Length: ");
+    push_decimal(dst, body.len() as u64);
+    dst.extend_from_slice(b"\r\nConnection: close\r\n");
+    for (name, value) in extra {
+        push_header(dst, name, value.as_bytes());
+    }
+    dst.extend_from_slice(b"\r\n");
+    dst.extend_from_slice(body);
+}
+
+/// The reason phrase for the statuses this server sends; HTTP allows an
+/// empty one for the rest.
+fn reason_phrase(status: u16) -> &'static str {
+    match status {
+        101 => "Switching Protocols",
+        200 => "OK",
+        204 => "No Content",
+        301 => "Moved Permanently",
+        302 => "Found",
+        304 => "Not Modified",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        408 => "Request Timeout",
+        426 => "Upgrade Required",
+        429 => "Too Many Requests",
+        431 => "Request Header Fields Too Large",
+        500 => "Internal Server Error",
+        503 => "Service Unavailable",
+        _ => "",
+    }
+}
+
+/// A header value the WebSocket rules read as text.
+fn utf8_value(value: &[u8]) -> Result<&str, Error> {
+    std::str::from_utf8(value).map_err(|_| Error::MalformedRequest)
+}
+
+/// `Sec-WebSocket-Key` must be base64 of exactly 16 bytes (4.2.1 item 5).
+fn is_valid_key(key: &[u8]) -> bool {
+    // 16 bytes encode to 24 characters ending in "=="; anything else cannot
+    // decode to 16 bytes, and checking first bounds the decode buffer.
+    let mut decoded = [0u8; 18];
+    key.len() == 24 && matches!(BASE64.decode_slice(key, &mut decoded), Ok(16))
 }
