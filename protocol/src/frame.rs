@@ -334,3 +334,337 @@ pub fn encode_close(code: CloseCode, reason: &str, mask: Option<[u8; 4]>) -> Byt
     payload[2..2 + end].copy_from_slice(&reason.as_bytes()[..end]);
     encode(OpCode::Close, true, &payload[..2 + end], mask)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MAX: u64 = 1 << 20;
+
+    fn server() -> FrameDecoder {
+        FrameDecoder::new(Role::Server, MAX)
+    }
+
+    fn client() -> FrameDecoder {
+        FrameDecoder::new(Role::Client, MAX)
+    }
+
+    /// Decode `bytes` whole and return (header, payload, consumed).
+    fn decode_one(decoder: FrameDecoder, bytes: &[u8]) -> Result<(FrameHeader, Vec<u8>, usize), Error> {
+        let mut buf = bytes.to_vec();
+        match decoder.decode(&mut buf)? {
+            Decoded::Frame {
+                header,
+                payload,
+                consumed,
+            } => Ok((header, payload.to_vec(), consumed)),
+            Decoded::NeedMore(n) => panic!("needed {n} more bytes"),
+        }
+    }
+
+    fn decode_err(decoder: FrameDecoder, bytes: &[u8]) -> Error {
+        let mut buf = bytes.to_vec();
+        decoder.decode(&mut buf).expect_err("decoding should fail")
+    }
+
+    // ---- RFC 6455 5.7 examples ----
+
+    #[test]
+    fn rfc_5_7_unmasked_hello_decodes_on_client() {
+        let (header, payload, consumed) = decode_one(client(), &[0x81, 0x05, 0x48, 0x65, 0x6c, 0x6c, 0x6f]).unwrap();
+        assert!(header.fin);
+        assert_eq!(header.opcode, OpCode::Text);
+        assert_eq!(header.mask, None);
+        assert_eq!(payload, b"Hello");
+        assert_eq!(consumed, 7);
+    }
+
+    #[test]
+    fn rfc_5_7_masked_hello_decodes_on_server() {
+        let bytes = [0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58];
+        let (header, payload, consumed) = decode_one(server(), &bytes).unwrap();
+        assert_eq!(header.mask, Some([0x37, 0xfa, 0x21, 0x3d]));
+        assert_eq!(payload, b"Hello");
+        assert_eq!(consumed, 11);
+        assert_eq!(&encode(OpCode::Text, true, b"Hello", Some([0x37, 0xfa, 0x21, 0x3d]))[..], &bytes);
+    }
+
+    #[test]
+    fn rfc_5_7_fragmented_hello_decodes_as_two_frames() {
+        let bytes = [0x01, 0x03, 0x48, 0x65, 0x6c, 0x80, 0x02, 0x6c, 0x6f];
+        let (first, payload, consumed) = decode_one(client(), &bytes).unwrap();
+        assert!(!first.fin);
+        assert_eq!(first.opcode, OpCode::Text);
+        assert_eq!(payload, b"Hel");
+        let (second, payload, _) = decode_one(client(), &bytes[consumed..]).unwrap();
+        assert!(second.fin);
+        assert_eq!(second.opcode, OpCode::Continuation);
+        assert_eq!(payload, b"lo");
+    }
+
+    #[test]
+    fn rfc_5_7_ping_and_masked_pong_decode() {
+        let (ping, payload, _) = decode_one(client(), &[0x89, 0x05, 0x48, 0x65, 0x6c, 0x6c, 0x6f]).unwrap();
+        assert_eq!(ping.opcode, OpCode::Ping);
+        assert_eq!(payload, b"Hello");
+        let pong = [0x8a, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58];
+        let (header, payload, _) = decode_one(server(), &pong).unwrap();
+        assert_eq!(header.opcode, OpCode::Pong);
+        assert_eq!(payload, b"Hello");
+    }
+
+    #[test]
+    fn rfc_5_7_256_byte_binary_uses_16_bit_length() {
+        let payload = vec![0xab; 256];
+        let frame = encode(OpCode::Binary, true, &payload, None);
+        assert_eq!(&frame[..4], &[0x82, 0x7e, 0x01, 0x00]);
+        let (_, decoded, consumed) = decode_one(client(), &frame).unwrap();
+        assert_eq!(decoded, payload);
+        assert_eq!(consumed, 260);
+    }
+
+    #[test]
+    fn rfc_5_7_64k_binary_uses_64_bit_length() {
+        let payload = vec![0xcd; 65536];
+        let frame = encode(OpCode::Binary, true, &payload, None);
+        assert_eq!(&frame[..10], &[0x82, 0x7f, 0, 0, 0, 0, 0, 1, 0, 0]);
+        let (_, decoded, consumed) = decode_one(client(), &frame).unwrap();
+        assert_eq!(decoded, payload);
+        assert_eq!(consumed, 65546);
+    }
+
+    // ---- length encodings (5.2) ----
+
+    #[test]
+    fn length_boundaries_use_minimal_encoding() {
+        for (len, header_len) in [(0, 2), (125, 2), (126, 4), (65535, 4), (65536, 10)] {
+            let frame = encode(OpCode::Binary, true, &vec![0; len], None);
+            assert_eq!(frame.len(), header_len + len, "len {len}");
+            let masked = encode(OpCode::Binary, true, &vec![0; len], Some([1, 2, 3, 4]));
+            assert_eq!(masked.len(), header_len + 4 + len, "masked len {len}");
+        }
+    }
+
+    #[test]
+    fn non_minimal_16_bit_length_is_accepted() {
+        let (header, payload, consumed) = decode_one(client(), &[0x82, 0x7e, 0x00, 0x03, 1, 2, 3]).unwrap();
+        assert_eq!(header.payload_len, 3);
+        assert_eq!(payload, [1, 2, 3]);
+        assert_eq!(consumed, 7);
+    }
+
+    #[test]
+    fn non_minimal_64_bit_length_is_accepted() {
+        let bytes = [0x82, 0x7f, 0, 0, 0, 0, 0, 0, 0, 2, 9, 8];
+        let (header, payload, _) = decode_one(client(), &bytes).unwrap();
+        assert_eq!(header.payload_len, 2);
+        assert_eq!(payload, [9, 8]);
+    }
+
+    #[test]
+    fn sixty_four_bit_length_with_top_bit_set_is_rejected() {
+        let decoder = FrameDecoder::new(Role::Client, u64::MAX);
+        let bytes = [0x82, 0x7f, 0x80, 0, 0, 0, 0, 0, 0, 1];
+        assert_eq!(decode_err(decoder, &bytes), Error::LengthTopBitSet);
+    }
+
+    #[test]
+    fn sixty_four_bit_length_top_bit_is_rejected_from_its_first_byte() {
+        let decoder = FrameDecoder::new(Role::Client, u64::MAX);
+        assert_eq!(decode_err(decoder, &[0x82, 0x7f, 0xff]), Error::LengthTopBitSet);
+    }
+
+    // ---- partial input ----
+
+    #[test]
+    fn empty_buffer_needs_two_bytes() {
+        assert_eq!(server().decode(&mut []), Ok(Decoded::NeedMore(2)));
+    }
+
+    #[test]
+    fn partial_header_hint_counts_the_missing_header_bytes() {
+        // Masked 16-bit length: 2 + 2 + 4 = 8 header bytes; 3 present.
+        let mut buf = [0x82, 0xfe, 0x01];
+        assert_eq!(server().decode(&mut buf), Ok(Decoded::NeedMore(5)));
+    }
+
+    #[test]
+    fn partial_payload_hint_counts_the_missing_payload_bytes() {
+        let frame = encode(OpCode::Binary, true, &[7; 300], Some([9, 9, 9, 9]));
+        let mut buf = frame[..100].to_vec();
+        assert_eq!(server().decode(&mut buf), Ok(Decoded::NeedMore(frame.len() - 100)));
+    }
+
+    #[test]
+    fn every_prefix_of_a_frame_needs_more_and_the_whole_decodes() {
+        let frame = encode(OpCode::Text, true, &[b'x'; 200], Some([1, 2, 3, 4]));
+        for cut in 0..frame.len() {
+            let mut buf = frame[..cut].to_vec();
+            match server().decode(&mut buf) {
+                Ok(Decoded::NeedMore(n)) => assert!(n >= 1 && cut + n <= frame.len(), "cut {cut} hint {n}"),
+                other => panic!("cut {cut}: {other:?}"),
+            }
+        }
+        assert_eq!(decode_one(server(), &frame).unwrap().1, vec![b'x'; 200]);
+    }
+
+    #[test]
+    fn bytes_after_the_frame_are_left_for_the_next_decode() {
+        let mut stream = encode(OpCode::Text, true, b"one", Some([1, 1, 1, 1])).to_vec();
+        stream.extend_from_slice(&encode(OpCode::Text, true, b"two", Some([2, 2, 2, 2])));
+        let (_, payload, consumed) = decode_one(server(), &stream).unwrap();
+        assert_eq!(payload, b"one");
+        assert_eq!(decode_one(server(), &stream[consumed..]).unwrap().1, b"two");
+    }
+
+    // ---- masking rules (5.1, 5.3) ----
+
+    #[test]
+    fn server_rejects_unmasked_client_frame() {
+        assert_eq!(decode_err(server(), &[0x81, 0x02, b'h', b'i']), Error::UnmaskedFrame);
+    }
+
+    #[test]
+    fn client_rejects_masked_server_frame() {
+        assert_eq!(decode_err(client(), &encode(OpCode::Text, true, b"hi", Some([1, 2, 3, 4]))), Error::MaskedFrame);
+    }
+
+    #[test]
+    fn unmasked_frame_is_rejected_before_its_payload_arrives() {
+        assert_eq!(decode_err(server(), &[0x82, 0x7e]), Error::UnmaskedFrame);
+    }
+
+    #[test]
+    fn all_zero_mask_key_is_still_a_masked_frame() {
+        let (header, payload, _) = decode_one(server(), &[0x82, 0x82, 0, 0, 0, 0, 5, 6]).unwrap();
+        assert_eq!(header.mask, Some([0; 4]));
+        assert_eq!(payload, [5, 6]);
+    }
+
+    // ---- RSV bits and opcodes (5.2) ----
+
+    #[test]
+    fn rsv_bits_without_extension_are_rejected() {
+        for rsv in [0x40, 0x20, 0x10] {
+            assert_eq!(decode_err(client(), &[0x81 | rsv, 0x00]), Error::ReservedBitsSet, "{rsv:#x}");
+        }
+    }
+
+    #[test]
+    fn rsv1_is_accepted_when_an_extension_allows_it() {
+        let decoder = FrameDecoder {
+            allowed_rsv: 0b100,
+            ..client()
+        };
+        let (header, _, _) = decode_one(decoder, &[0xc1, 0x00]).unwrap();
+        assert_eq!(header.rsv, 0b100);
+        assert_eq!(decode_err(decoder, &[0xa1, 0x00]), Error::ReservedBitsSet);
+    }
+
+    #[test]
+    fn reserved_opcodes_are_rejected() {
+        for op in [3u8, 4, 5, 6, 7, 0xb, 0xc, 0xd, 0xe, 0xf] {
+            assert_eq!(decode_err(client(), &[0x80 | op, 0x00]), Error::ReservedOpcode(op));
+        }
+    }
+
+    #[test]
+    fn opcode_wire_values_round_trip() {
+        for op in [OpCode::Continuation, OpCode::Text, OpCode::Binary, OpCode::Close, OpCode::Ping, OpCode::Pong] {
+            assert_eq!(OpCode::from_u8(op.as_u8()), Ok(op));
+        }
+    }
+
+    // ---- control frames (5.5) ----
+
+    #[test]
+    fn control_frame_with_125_byte_payload_is_accepted() {
+        let frame = encode(OpCode::Ping, true, &[0; 125], None);
+        assert_eq!(decode_one(client(), &frame).unwrap().1.len(), 125);
+    }
+
+    #[test]
+    fn control_frame_with_126_byte_payload_is_rejected() {
+        assert_eq!(decode_err(client(), &[0x89, 0x7e, 0x00, 0x7e]), Error::ControlFrameTooLong);
+    }
+
+    #[test]
+    fn control_frame_too_long_is_rejected_from_the_second_byte() {
+        assert_eq!(decode_err(client(), &[0x88, 0x7f]), Error::ControlFrameTooLong);
+    }
+
+    #[test]
+    fn fragmented_control_frame_is_rejected() {
+        for op in [0x8u8, 0x9, 0xa] {
+            assert_eq!(decode_err(client(), &[op, 0x00]), Error::FragmentedControlFrame);
+        }
+    }
+
+    // ---- limits ----
+
+    #[test]
+    fn frame_over_max_size_is_rejected_from_the_header_alone() {
+        let decoder = FrameDecoder::new(Role::Server, 1000);
+        // Header says 1001 bytes; not one payload byte present.
+        let bytes = [0x82, 0xfe, 0x03, 0xe9, 1, 2, 3, 4];
+        assert_eq!(decode_err(decoder, &bytes), Error::FrameTooLarge);
+        let at_limit = [0x82, 0xfe, 0x03, 0xe8, 1, 2, 3, 4];
+        assert_eq!(decoder.decode(&mut at_limit.clone()), Ok(Decoded::NeedMore(1000)));
+    }
+
+    #[test]
+    fn frame_over_max_size_is_rejected_before_the_mask_key_arrives() {
+        let decoder = FrameDecoder::new(Role::Server, 10);
+        assert_eq!(decode_err(decoder, &[0x82, 0x8b]), Error::FrameTooLarge);
+    }
+
+    // ---- encoder ----
+
+    #[test]
+    fn header_write_and_encoded_len_agree() {
+        for payload_len in [0u64, 1, 125, 126, 65535, 65536, 1 << 40] {
+            for mask in [None, Some([1, 2, 3, 4])] {
+                let header = FrameHeader {
+                    fin: false,
+                    rsv: 0b101,
+                    opcode: OpCode::Binary,
+                    mask,
+                    payload_len,
+                };
+                let mut out = [0u8; MAX_HEADER_LEN];
+                let written = header.write(&mut out);
+                assert_eq!(written, header.encoded_len());
+                let decoder = FrameDecoder {
+                    allowed_rsv: 0b111,
+                    ..FrameDecoder::new(if mask.is_some() { Role::Server } else { Role::Client }, u64::MAX)
+                };
+                assert_eq!(decoder.parse_header(&out[..written]), Ok(Some((header, written))));
+            }
+        }
+    }
+
+    #[test]
+    fn encode_into_appends_after_existing_bytes() {
+        let mut dst = BytesMut::from(&b"prefix"[..]);
+        encode_into(&mut dst, OpCode::Text, true, b"hi", Some([1, 2, 3, 4]));
+        assert_eq!(&dst[..6], b"prefix");
+        assert_eq!(decode_one(server(), &dst[6..]).unwrap().1, b"hi");
+    }
+
+    #[test]
+    fn encode_close_writes_code_and_reason() {
+        let frame = encode_close(CloseCode::GOING_AWAY, "bye", None);
+        assert_eq!(&frame[..], &[0x88, 0x05, 0x03, 0xe9, b'b', b'y', b'e']);
+    }
+
+    #[test]
+    fn encode_close_truncates_long_reason_on_a_char_boundary() {
+        // 61 two-byte chars = 122 bytes fit; the 62nd would end at 124 > 123.
+        let reason = "é".repeat(100);
+        let frame = encode_close(CloseCode::NORMAL, &reason, None);
+        let (_, payload, _) = decode_one(client(), &frame).unwrap();
+        assert!(payload.len() <= MAX_CONTROL_PAYLOAD);
+        assert_eq!(payload.len(), 2 + 122);
+        assert!(std::str::from_utf8(&payload[2..]).is_ok());
+    }
+}

@@ -202,3 +202,289 @@ impl MessageAssembler {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LIMITS: MessageLimits = MessageLimits {
+        max_message_size: 1000,
+        max_fragments: 10,
+    };
+
+    fn header(opcode: OpCode, fin: bool, len: usize) -> FrameHeader {
+        FrameHeader {
+            fin,
+            rsv: 0,
+            opcode,
+            mask: None,
+            payload_len: len as u64,
+        }
+    }
+
+    /// Push one frame and return the message it completed, owned.
+    fn push(a: &mut MessageAssembler, opcode: OpCode, fin: bool, payload: &[u8]) -> Result<Option<Owned>, Error> {
+        a.push(&header(opcode, fin, payload.len()), payload).map(|m| m.map(Owned::from))
+    }
+
+    #[derive(Debug, PartialEq, Eq)]
+    enum Owned {
+        Text(String),
+        Binary(Vec<u8>),
+        Ping(Vec<u8>),
+        Pong(Vec<u8>),
+        Close(Option<(CloseCode, String)>),
+    }
+
+    impl From<Message<'_>> for Owned {
+        fn from(m: Message<'_>) -> Owned {
+            match m {
+                Message::Text(t) => Owned::Text(t.into()),
+                Message::Binary(b) => Owned::Binary(b.into()),
+                Message::Ping(p) => Owned::Ping(p.into()),
+                Message::Pong(p) => Owned::Pong(p.into()),
+                Message::Close(c) => Owned::Close(c.map(|(code, r)| (code, r.into()))),
+            }
+        }
+    }
+
+    #[test]
+    fn single_frame_text_is_borrowed_from_the_payload() {
+        let mut a = MessageAssembler::new(LIMITS);
+        let payload = b"hello".to_vec();
+        let message = a.push(&header(OpCode::Text, true, 5), &payload).unwrap();
+        let Some(Message::Text(text)) = message else {
+            panic!("{message:?}")
+        };
+        assert_eq!(text.as_ptr(), payload.as_ptr(), "zero copy");
+        assert!(!a.is_partial());
+    }
+
+    #[test]
+    fn fragmented_binary_is_reassembled() {
+        let mut a = MessageAssembler::new(LIMITS);
+        assert_eq!(push(&mut a, OpCode::Binary, false, &[1, 2]), Ok(None));
+        assert!(a.is_partial());
+        assert_eq!(push(&mut a, OpCode::Continuation, false, &[]), Ok(None));
+        assert_eq!(push(&mut a, OpCode::Continuation, true, &[3]), Ok(Some(Owned::Binary(vec![1, 2, 3]))));
+        assert!(!a.is_partial());
+    }
+
+    #[test]
+    fn control_frame_interleaved_in_fragmented_message() {
+        let mut a = MessageAssembler::new(LIMITS);
+        assert_eq!(push(&mut a, OpCode::Text, false, b"Hel"), Ok(None));
+        assert_eq!(push(&mut a, OpCode::Ping, true, b"p"), Ok(Some(Owned::Ping(b"p".to_vec()))));
+        assert_eq!(push(&mut a, OpCode::Pong, true, b""), Ok(Some(Owned::Pong(vec![]))));
+        assert!(a.is_partial());
+        assert_eq!(push(&mut a, OpCode::Continuation, true, b"lo"), Ok(Some(Owned::Text("Hello".into()))));
+    }
+
+    #[test]
+    fn close_interleaved_in_fragmented_message_is_returned() {
+        let mut a = MessageAssembler::new(LIMITS);
+        push(&mut a, OpCode::Text, false, b"x").unwrap();
+        assert_eq!(push(&mut a, OpCode::Close, true, &[0x03, 0xe8]), Ok(Some(Owned::Close(Some((CloseCode::NORMAL, String::new()))))));
+    }
+
+    #[test]
+    fn continuation_without_start_is_protocol_error() {
+        let mut a = MessageAssembler::new(LIMITS);
+        assert_eq!(push(&mut a, OpCode::Continuation, true, b"x"), Err(Error::UnexpectedContinuation));
+        assert_eq!(push(&mut a, OpCode::Continuation, false, b"x"), Err(Error::UnexpectedContinuation));
+    }
+
+    #[test]
+    fn continuation_after_completed_message_is_protocol_error() {
+        let mut a = MessageAssembler::new(LIMITS);
+        push(&mut a, OpCode::Binary, false, b"a").unwrap();
+        push(&mut a, OpCode::Continuation, true, b"b").unwrap();
+        assert_eq!(push(&mut a, OpCode::Continuation, true, b"c"), Err(Error::UnexpectedContinuation));
+    }
+
+    #[test]
+    fn new_data_frame_mid_message_is_protocol_error() {
+        for opcode in [OpCode::Text, OpCode::Binary] {
+            for fin in [false, true] {
+                let mut a = MessageAssembler::new(LIMITS);
+                push(&mut a, OpCode::Binary, false, b"a").unwrap();
+                assert_eq!(push(&mut a, opcode, fin, b"b"), Err(Error::ExpectedContinuation));
+            }
+        }
+    }
+
+    #[test]
+    fn completed_fragmented_message_leaves_no_stale_data() {
+        let mut a = MessageAssembler::new(LIMITS);
+        push(&mut a, OpCode::Text, false, b"first ").unwrap();
+        assert_eq!(push(&mut a, OpCode::Continuation, true, b"message"), Ok(Some(Owned::Text("first message".into()))));
+        push(&mut a, OpCode::Text, false, b"sec").unwrap();
+        assert_eq!(push(&mut a, OpCode::Continuation, true, b"ond"), Ok(Some(Owned::Text("second".into()))));
+    }
+
+    #[test]
+    fn completed_message_buffer_is_released_by_next_push_or_release() {
+        let mut a = MessageAssembler::new(LIMITS);
+        push(&mut a, OpCode::Binary, false, b"a").unwrap();
+        push(&mut a, OpCode::Continuation, true, b"b").unwrap();
+        assert!(a.partial.is_some(), "kept while the returned message may be borrowed");
+        a.release();
+        assert!(a.partial.is_none());
+        push(&mut a, OpCode::Binary, false, b"a").unwrap();
+        push(&mut a, OpCode::Continuation, true, b"b").unwrap();
+        push(&mut a, OpCode::Ping, true, b"").unwrap();
+        assert!(a.partial.is_none(), "any next push releases it");
+    }
+
+    #[test]
+    fn release_keeps_a_message_in_progress() {
+        let mut a = MessageAssembler::new(LIMITS);
+        push(&mut a, OpCode::Binary, false, b"a").unwrap();
+        a.release();
+        assert!(a.is_partial());
+        assert_eq!(push(&mut a, OpCode::Continuation, true, b"b"), Ok(Some(Owned::Binary(b"ab".to_vec()))));
+    }
+
+    // ---- UTF-8 (8.1) ----
+
+    #[test]
+    fn single_frame_invalid_utf8_is_1007() {
+        let mut a = MessageAssembler::new(LIMITS);
+        let err = push(&mut a, OpCode::Text, true, &[0xce, 0xba, 0xff]).unwrap_err();
+        assert_eq!(err, Error::InvalidUtf8);
+        assert_eq!(err.close_code(), Some(CloseCode::INVALID_PAYLOAD));
+    }
+
+    #[test]
+    fn text_invalid_utf8_fails_on_first_fragment_before_message_end() {
+        let mut a = MessageAssembler::new(LIMITS);
+        assert_eq!(push(&mut a, OpCode::Text, false, &[b'o', b'k', 0xff]), Err(Error::InvalidUtf8));
+    }
+
+    #[test]
+    fn text_invalid_utf8_fails_on_middle_fragment_before_message_end() {
+        let mut a = MessageAssembler::new(LIMITS);
+        push(&mut a, OpCode::Text, false, b"ok").unwrap();
+        assert_eq!(push(&mut a, OpCode::Continuation, false, &[0xc0]), Err(Error::InvalidUtf8));
+        assert!(!a.is_partial(), "the buffer is dropped on error");
+    }
+
+    #[test]
+    fn code_point_split_across_fragments_is_valid() {
+        let euro = "€".as_bytes();
+        let mut a = MessageAssembler::new(LIMITS);
+        push(&mut a, OpCode::Text, false, &euro[..1]).unwrap();
+        push(&mut a, OpCode::Continuation, false, &euro[1..2]).unwrap();
+        assert_eq!(push(&mut a, OpCode::Continuation, true, &euro[2..]), Ok(Some(Owned::Text("€".into()))));
+    }
+
+    #[test]
+    fn invalid_continuation_byte_across_fragment_boundary_fails_in_that_fragment() {
+        let mut a = MessageAssembler::new(LIMITS);
+        push(&mut a, OpCode::Text, false, &[0xe2, 0x82]).unwrap();
+        assert_eq!(push(&mut a, OpCode::Continuation, false, b"x"), Err(Error::InvalidUtf8));
+    }
+
+    #[test]
+    fn text_ending_mid_code_point_is_invalid() {
+        let mut a = MessageAssembler::new(LIMITS);
+        push(&mut a, OpCode::Text, false, b"a").unwrap();
+        assert_eq!(push(&mut a, OpCode::Continuation, true, &[0xe2, 0x82]), Err(Error::InvalidUtf8));
+    }
+
+    #[test]
+    fn binary_is_not_utf8_checked() {
+        let mut a = MessageAssembler::new(LIMITS);
+        assert_eq!(push(&mut a, OpCode::Binary, true, &[0xff]), Ok(Some(Owned::Binary(vec![0xff]))));
+    }
+
+    // ---- limits ----
+
+    #[test]
+    fn single_frame_over_max_message_size_is_1009() {
+        let mut a = MessageAssembler::new(LIMITS);
+        assert_eq!(push(&mut a, OpCode::Binary, true, &[0; 1000]).map(|m| m.is_some()), Ok(true));
+        let err = push(&mut a, OpCode::Binary, true, &[0; 1001]).unwrap_err();
+        assert_eq!(err, Error::MessageTooLarge);
+        assert_eq!(err.close_code(), Some(CloseCode::MESSAGE_TOO_BIG));
+    }
+
+    #[test]
+    fn fragmented_message_over_max_size_fails_on_the_fragment_that_crosses_it() {
+        let mut a = MessageAssembler::new(LIMITS);
+        push(&mut a, OpCode::Binary, false, &[0; 600]).unwrap();
+        assert_eq!(push(&mut a, OpCode::Continuation, false, &[0; 401]), Err(Error::MessageTooLarge));
+    }
+
+    #[test]
+    fn fragmented_message_exactly_at_max_size_is_accepted() {
+        let mut a = MessageAssembler::new(LIMITS);
+        push(&mut a, OpCode::Binary, false, &[0; 600]).unwrap();
+        assert_eq!(push(&mut a, OpCode::Continuation, true, &[0; 400]).unwrap().map(|_| ()), Some(()));
+    }
+
+    #[test]
+    fn too_many_fragments_is_1009() {
+        let mut a = MessageAssembler::new(LIMITS);
+        push(&mut a, OpCode::Binary, false, b"0").unwrap();
+        for _ in 1..9 {
+            push(&mut a, OpCode::Continuation, false, b"x").unwrap();
+        }
+        // The tenth fragment is allowed and must be final; an eleventh is not.
+        assert_eq!(push(&mut a, OpCode::Continuation, false, b"x"), Ok(None));
+        let err = push(&mut a, OpCode::Continuation, true, b"x").unwrap_err();
+        assert_eq!(err, Error::TooManyFragments);
+        assert_eq!(err.close_code(), Some(CloseCode::MESSAGE_TOO_BIG));
+    }
+
+    #[test]
+    fn max_fragments_of_one_forbids_fragmentation() {
+        let mut a = MessageAssembler::new(MessageLimits {
+            max_fragments: 1,
+            ..LIMITS
+        });
+        assert!(push(&mut a, OpCode::Text, true, b"ok").unwrap().is_some());
+        assert_eq!(push(&mut a, OpCode::Text, false, b"no"), Err(Error::TooManyFragments));
+    }
+
+    #[test]
+    fn control_frames_do_not_count_towards_the_message() {
+        let mut a = MessageAssembler::new(MessageLimits {
+            max_message_size: 4,
+            max_fragments: 2,
+        });
+        push(&mut a, OpCode::Binary, false, b"ab").unwrap();
+        for _ in 0..5 {
+            push(&mut a, OpCode::Ping, true, b"12345").unwrap();
+        }
+        assert_eq!(push(&mut a, OpCode::Continuation, true, b"cd"), Ok(Some(Owned::Binary(b"abcd".to_vec()))));
+    }
+
+    // ---- close frames (5.5.1) ----
+
+    #[test]
+    fn close_frame_with_one_byte_payload_is_protocol_error() {
+        let mut a = MessageAssembler::new(LIMITS);
+        let err = push(&mut a, OpCode::Close, true, &[0x03]).unwrap_err();
+        assert_eq!(err, Error::CloseFrameLengthOne);
+        assert_eq!(err.close_code(), Some(CloseCode::PROTOCOL_ERROR));
+    }
+
+    #[test]
+    fn empty_close_frame_has_no_code() {
+        let mut a = MessageAssembler::new(LIMITS);
+        assert_eq!(push(&mut a, OpCode::Close, true, &[]), Ok(Some(Owned::Close(None))));
+    }
+
+    #[test]
+    fn close_frame_with_invalid_utf8_reason_is_1007() {
+        let mut a = MessageAssembler::new(LIMITS);
+        assert_eq!(push(&mut a, OpCode::Close, true, &[0x03, 0xe8, 0xff]), Err(Error::InvalidUtf8));
+    }
+
+    #[test]
+    fn close_frame_with_reserved_code_is_protocol_error() {
+        let mut a = MessageAssembler::new(LIMITS);
+        assert_eq!(push(&mut a, OpCode::Close, true, &1005u16.to_be_bytes()), Err(Error::InvalidCloseCode(1005)));
+    }
+}
