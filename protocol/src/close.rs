@@ -129,3 +129,148 @@ impl CloseState {
         matches!(self, CloseState::Open)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn payload(code: u16, reason: &[u8]) -> Vec<u8> {
+        let mut out = code.to_be_bytes().to_vec();
+        out.extend_from_slice(reason);
+        out
+    }
+
+    #[test]
+    fn close_codes_defined_by_rfc_6455_are_valid() {
+        for code in [1000, 1001, 1002, 1003, 1007, 1008, 1009, 1010, 1011] {
+            assert_eq!(
+                parse_close_payload(&payload(code, b"")),
+                Ok(Some((CloseCode(code), ""))),
+                "{code}"
+            );
+        }
+    }
+
+    #[test]
+    fn iana_registered_1012_to_1014_are_accepted() {
+        for code in [1012, 1013, 1014] {
+            assert!(CloseCode(code).is_valid_on_wire(), "{code}");
+        }
+    }
+
+    #[test]
+    fn application_codes_3000_to_4999_are_valid() {
+        for code in [3000, 3999, 4000, 4999] {
+            assert!(CloseCode(code).is_valid_on_wire(), "{code}");
+        }
+    }
+
+    #[test]
+    fn reserved_local_and_unassigned_codes_are_invalid() {
+        for code in [
+            0, 999, 1004, 1005, 1006, 1015, 1016, 1100, 2000, 2999, 5000, 65535,
+        ] {
+            assert_eq!(
+                parse_close_payload(&payload(code, b"")),
+                Err(Error::InvalidCloseCode(code)),
+                "{code}"
+            );
+        }
+    }
+
+    #[test]
+    fn close_payload_of_length_one_is_invalid() {
+        assert_eq!(
+            parse_close_payload(&[0x03]),
+            Err(Error::CloseFrameLengthOne)
+        );
+    }
+
+    #[test]
+    fn empty_close_payload_has_no_code() {
+        assert_eq!(parse_close_payload(&[]), Ok(None));
+    }
+
+    #[test]
+    fn close_reason_must_be_utf8() {
+        assert_eq!(
+            parse_close_payload(&payload(1000, "bye ✓".as_bytes())),
+            Ok(Some((CloseCode::NORMAL, "bye ✓")))
+        );
+        assert_eq!(
+            parse_close_payload(&payload(1000, &[0xce, 0xba, 0xe1, 0xbd])),
+            Err(Error::InvalidUtf8)
+        );
+    }
+
+    #[test]
+    fn we_close_first_then_peer_echoes() {
+        let (state, write) = CloseState::Open.send(CloseCode::GOING_AWAY);
+        assert_eq!(
+            (state, write),
+            (CloseState::CloseSent(CloseCode::GOING_AWAY), true)
+        );
+        assert!(!state.can_send_data());
+        let (state, echo) = state.receive(Some(CloseCode::GOING_AWAY));
+        assert_eq!(
+            state,
+            CloseState::Closed {
+                peer_code: CloseCode::GOING_AWAY,
+                we_initiated: true
+            }
+        );
+        assert_eq!(echo, None);
+    }
+
+    #[test]
+    fn peer_closes_first_and_we_echo_its_code() {
+        let (state, echo) = CloseState::Open.receive(Some(CloseCode(4000)));
+        assert_eq!(echo, Some(CloseCode(4000)));
+        assert_eq!(
+            state,
+            CloseState::Closed {
+                peer_code: CloseCode(4000),
+                we_initiated: false
+            }
+        );
+        assert_eq!(
+            state.send(CloseCode::NORMAL),
+            (state, false),
+            "closed: nothing more is sent"
+        );
+    }
+
+    #[test]
+    fn peer_close_without_code_is_recorded_as_1005_and_echoed_as_1000() {
+        let (state, echo) = CloseState::Open.receive(None);
+        assert_eq!(echo, Some(CloseCode::NORMAL));
+        assert_eq!(
+            state,
+            CloseState::Closed {
+                peer_code: CloseCode::NO_STATUS,
+                we_initiated: false
+            }
+        );
+    }
+
+    #[test]
+    fn second_send_after_close_sent_writes_nothing() {
+        let (state, _) = CloseState::Open.send(CloseCode::NORMAL);
+        assert_eq!(
+            state.send(CloseCode::PROTOCOL_ERROR),
+            (CloseState::CloseSent(CloseCode::NORMAL), false)
+        );
+    }
+
+    #[test]
+    fn close_after_closed_is_ignored() {
+        let (closed, _) = CloseState::Open.receive(None);
+        assert_eq!(closed.receive(Some(CloseCode::NORMAL)), (closed, None));
+    }
+
+    #[test]
+    fn only_open_may_send_data() {
+        assert!(CloseState::Open.can_send_data());
+        assert!(!CloseState::CloseSent(CloseCode::NORMAL).can_send_data());
+    }
+}

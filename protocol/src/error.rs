@@ -193,3 +193,117 @@ impl std::fmt::Display for Error {
 }
 
 impl std::error::Error for Error {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const ALL: [Error; 30] = [
+        Error::MalformedRequest,
+        Error::HeadersTooLarge,
+        Error::TooManyHeaders,
+        Error::MethodNotGet,
+        Error::HttpVersionTooOld,
+        Error::MissingHost,
+        Error::NotAnUpgrade,
+        Error::UnsupportedVersion,
+        Error::InvalidKey,
+        Error::MalformedResponse,
+        Error::UnexpectedStatus(404),
+        Error::ResponseNotAnUpgrade,
+        Error::AcceptMismatch,
+        Error::UnrequestedSubprotocol,
+        Error::UnrequestedExtension,
+        Error::UnmaskedFrame,
+        Error::MaskedFrame,
+        Error::ReservedBitsSet,
+        Error::ReservedOpcode(3),
+        Error::LengthTopBitSet,
+        Error::ControlFrameTooLong,
+        Error::FragmentedControlFrame,
+        Error::UnexpectedContinuation,
+        Error::ExpectedContinuation,
+        Error::FrameTooLarge,
+        Error::MessageTooLarge,
+        Error::TooManyFragments,
+        Error::InvalidUtf8,
+        Error::CloseFrameLengthOne,
+        Error::InvalidCloseCode(1005),
+    ];
+
+    #[test]
+    fn server_handshake_errors_have_a_status_and_frame_errors_a_close_code() {
+        for (i, error) in ALL.iter().enumerate() {
+            let server_handshake = i < 9;
+            let client_handshake = (9..15).contains(&i);
+            assert_eq!(error.http_status().is_some(), server_handshake, "{error:?}");
+            assert_eq!(
+                error.close_code().is_some(),
+                !server_handshake && !client_handshake,
+                "{error:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn statuses_match_rfc_6455_section_4() {
+        assert_eq!(Error::MethodNotGet.http_status(), Some(405));
+        assert_eq!(Error::HeadersTooLarge.http_status(), Some(431));
+        assert_eq!(Error::TooManyHeaders.http_status(), Some(431));
+        assert_eq!(Error::NotAnUpgrade.http_status(), Some(426));
+        assert_eq!(Error::UnsupportedVersion.http_status(), Some(426));
+        assert_eq!(Error::InvalidKey.http_status(), Some(400));
+    }
+
+    #[test]
+    fn close_codes_match_rfc_6455_section_7() {
+        assert_eq!(
+            Error::UnmaskedFrame.close_code(),
+            Some(CloseCode::PROTOCOL_ERROR)
+        );
+        assert_eq!(
+            Error::FrameTooLarge.close_code(),
+            Some(CloseCode::MESSAGE_TOO_BIG)
+        );
+        assert_eq!(
+            Error::TooManyFragments.close_code(),
+            Some(CloseCode::MESSAGE_TOO_BIG)
+        );
+        assert_eq!(
+            Error::InvalidUtf8.close_code(),
+            Some(CloseCode::INVALID_PAYLOAD)
+        );
+        assert_eq!(
+            Error::InvalidCloseCode(0).close_code(),
+            Some(CloseCode::PROTOCOL_ERROR)
+        );
+    }
+
+    #[test]
+    fn kinds_are_unique_snake_case_labels() {
+        let mut kinds: Vec<_> = ALL.iter().map(Error::kind).collect();
+        assert!(kinds.iter().all(|k| k
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')));
+        kinds.sort_unstable();
+        kinds.dedup();
+        assert_eq!(kinds.len(), ALL.len());
+    }
+
+    #[test]
+    fn display_names_who_is_at_fault() {
+        for (i, error) in ALL.iter().enumerate() {
+            let text = error.to_string();
+            let culprit = match i {
+                0..=8 => "client",
+                9..=14 => "server",
+                _ => "peer",
+            };
+            assert!(text.starts_with(culprit), "{text}");
+        }
+        assert_eq!(
+            Error::UnmaskedFrame.to_string(),
+            "peer sent an unmasked frame (client frames must be masked)"
+        );
+    }
+}

@@ -350,7 +350,10 @@ mod tests {
     }
 
     /// Decode `bytes` whole and return (header, payload, consumed).
-    fn decode_one(decoder: FrameDecoder, bytes: &[u8]) -> Result<(FrameHeader, Vec<u8>, usize), Error> {
+    fn decode_one(
+        decoder: FrameDecoder,
+        bytes: &[u8],
+    ) -> Result<(FrameHeader, Vec<u8>, usize), Error> {
         let mut buf = bytes.to_vec();
         match decoder.decode(&mut buf)? {
             Decoded::Frame {
@@ -371,7 +374,8 @@ mod tests {
 
     #[test]
     fn rfc_5_7_unmasked_hello_decodes_on_client() {
-        let (header, payload, consumed) = decode_one(client(), &[0x81, 0x05, 0x48, 0x65, 0x6c, 0x6c, 0x6f]).unwrap();
+        let (header, payload, consumed) =
+            decode_one(client(), &[0x81, 0x05, 0x48, 0x65, 0x6c, 0x6c, 0x6f]).unwrap();
         assert!(header.fin);
         assert_eq!(header.opcode, OpCode::Text);
         assert_eq!(header.mask, None);
@@ -381,12 +385,17 @@ mod tests {
 
     #[test]
     fn rfc_5_7_masked_hello_decodes_on_server() {
-        let bytes = [0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58];
+        let bytes = [
+            0x81, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58,
+        ];
         let (header, payload, consumed) = decode_one(server(), &bytes).unwrap();
         assert_eq!(header.mask, Some([0x37, 0xfa, 0x21, 0x3d]));
         assert_eq!(payload, b"Hello");
         assert_eq!(consumed, 11);
-        assert_eq!(&encode(OpCode::Text, true, b"Hello", Some([0x37, 0xfa, 0x21, 0x3d]))[..], &bytes);
+        assert_eq!(
+            &encode(OpCode::Text, true, b"Hello", Some([0x37, 0xfa, 0x21, 0x3d]))[..],
+            &bytes
+        );
     }
 
     #[test]
@@ -404,10 +413,13 @@ mod tests {
 
     #[test]
     fn rfc_5_7_ping_and_masked_pong_decode() {
-        let (ping, payload, _) = decode_one(client(), &[0x89, 0x05, 0x48, 0x65, 0x6c, 0x6c, 0x6f]).unwrap();
+        let (ping, payload, _) =
+            decode_one(client(), &[0x89, 0x05, 0x48, 0x65, 0x6c, 0x6c, 0x6f]).unwrap();
         assert_eq!(ping.opcode, OpCode::Ping);
         assert_eq!(payload, b"Hello");
-        let pong = [0x8a, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58];
+        let pong = [
+            0x8a, 0x85, 0x37, 0xfa, 0x21, 0x3d, 0x7f, 0x9f, 0x4d, 0x51, 0x58,
+        ];
         let (header, payload, _) = decode_one(server(), &pong).unwrap();
         assert_eq!(header.opcode, OpCode::Pong);
         assert_eq!(payload, b"Hello");
@@ -447,7 +459,8 @@ mod tests {
 
     #[test]
     fn non_minimal_16_bit_length_is_accepted() {
-        let (header, payload, consumed) = decode_one(client(), &[0x82, 0x7e, 0x00, 0x03, 1, 2, 3]).unwrap();
+        let (header, payload, consumed) =
+            decode_one(client(), &[0x82, 0x7e, 0x00, 0x03, 1, 2, 3]).unwrap();
         assert_eq!(header.payload_len, 3);
         assert_eq!(payload, [1, 2, 3]);
         assert_eq!(consumed, 7);
@@ -471,7 +484,10 @@ mod tests {
     #[test]
     fn sixty_four_bit_length_top_bit_is_rejected_from_its_first_byte() {
         let decoder = FrameDecoder::new(Role::Client, u64::MAX);
-        assert_eq!(decode_err(decoder, &[0x82, 0x7f, 0xff]), Error::LengthTopBitSet);
+        assert_eq!(
+            decode_err(decoder, &[0x82, 0x7f, 0xff]),
+            Error::LengthTopBitSet
+        );
     }
 
     // ---- partial input ----
@@ -492,7 +508,10 @@ mod tests {
     fn partial_payload_hint_counts_the_missing_payload_bytes() {
         let frame = encode(OpCode::Binary, true, &[7; 300], Some([9, 9, 9, 9]));
         let mut buf = frame[..100].to_vec();
-        assert_eq!(server().decode(&mut buf), Ok(Decoded::NeedMore(frame.len() - 100)));
+        assert_eq!(
+            server().decode(&mut buf),
+            Ok(Decoded::NeedMore(frame.len() - 100))
+        );
     }
 
     #[test]
@@ -501,7 +520,9 @@ mod tests {
         for cut in 0..frame.len() {
             let mut buf = frame[..cut].to_vec();
             match server().decode(&mut buf) {
-                Ok(Decoded::NeedMore(n)) => assert!(n >= 1 && cut + n <= frame.len(), "cut {cut} hint {n}"),
+                Ok(Decoded::NeedMore(n)) => {
+                    assert!(n >= 1 && cut + n <= frame.len(), "cut {cut} hint {n}")
+                }
                 other => panic!("cut {cut}: {other:?}"),
             }
         }
@@ -521,12 +542,21 @@ mod tests {
 
     #[test]
     fn server_rejects_unmasked_client_frame() {
-        assert_eq!(decode_err(server(), &[0x81, 0x02, b'h', b'i']), Error::UnmaskedFrame);
+        assert_eq!(
+            decode_err(server(), &[0x81, 0x02, b'h', b'i']),
+            Error::UnmaskedFrame
+        );
     }
 
     #[test]
     fn client_rejects_masked_server_frame() {
-        assert_eq!(decode_err(client(), &encode(OpCode::Text, true, b"hi", Some([1, 2, 3, 4]))), Error::MaskedFrame);
+        assert_eq!(
+            decode_err(
+                client(),
+                &encode(OpCode::Text, true, b"hi", Some([1, 2, 3, 4]))
+            ),
+            Error::MaskedFrame
+        );
     }
 
     #[test]
@@ -546,7 +576,11 @@ mod tests {
     #[test]
     fn rsv_bits_without_extension_are_rejected() {
         for rsv in [0x40, 0x20, 0x10] {
-            assert_eq!(decode_err(client(), &[0x81 | rsv, 0x00]), Error::ReservedBitsSet, "{rsv:#x}");
+            assert_eq!(
+                decode_err(client(), &[0x81 | rsv, 0x00]),
+                Error::ReservedBitsSet,
+                "{rsv:#x}"
+            );
         }
     }
 
@@ -564,13 +598,23 @@ mod tests {
     #[test]
     fn reserved_opcodes_are_rejected() {
         for op in [3u8, 4, 5, 6, 7, 0xb, 0xc, 0xd, 0xe, 0xf] {
-            assert_eq!(decode_err(client(), &[0x80 | op, 0x00]), Error::ReservedOpcode(op));
+            assert_eq!(
+                decode_err(client(), &[0x80 | op, 0x00]),
+                Error::ReservedOpcode(op)
+            );
         }
     }
 
     #[test]
     fn opcode_wire_values_round_trip() {
-        for op in [OpCode::Continuation, OpCode::Text, OpCode::Binary, OpCode::Close, OpCode::Ping, OpCode::Pong] {
+        for op in [
+            OpCode::Continuation,
+            OpCode::Text,
+            OpCode::Binary,
+            OpCode::Close,
+            OpCode::Ping,
+            OpCode::Pong,
+        ] {
             assert_eq!(OpCode::from_u8(op.as_u8()), Ok(op));
         }
     }
@@ -585,18 +629,27 @@ mod tests {
 
     #[test]
     fn control_frame_with_126_byte_payload_is_rejected() {
-        assert_eq!(decode_err(client(), &[0x89, 0x7e, 0x00, 0x7e]), Error::ControlFrameTooLong);
+        assert_eq!(
+            decode_err(client(), &[0x89, 0x7e, 0x00, 0x7e]),
+            Error::ControlFrameTooLong
+        );
     }
 
     #[test]
     fn control_frame_too_long_is_rejected_from_the_second_byte() {
-        assert_eq!(decode_err(client(), &[0x88, 0x7f]), Error::ControlFrameTooLong);
+        assert_eq!(
+            decode_err(client(), &[0x88, 0x7f]),
+            Error::ControlFrameTooLong
+        );
     }
 
     #[test]
     fn fragmented_control_frame_is_rejected() {
         for op in [0x8u8, 0x9, 0xa] {
-            assert_eq!(decode_err(client(), &[op, 0x00]), Error::FragmentedControlFrame);
+            assert_eq!(
+                decode_err(client(), &[op, 0x00]),
+                Error::FragmentedControlFrame
+            );
         }
     }
 
@@ -609,7 +662,10 @@ mod tests {
         let bytes = [0x82, 0xfe, 0x03, 0xe9, 1, 2, 3, 4];
         assert_eq!(decode_err(decoder, &bytes), Error::FrameTooLarge);
         let at_limit = [0x82, 0xfe, 0x03, 0xe8, 1, 2, 3, 4];
-        assert_eq!(decoder.decode(&mut at_limit.clone()), Ok(Decoded::NeedMore(1000)));
+        assert_eq!(
+            decoder.decode(&mut at_limit.clone()),
+            Ok(Decoded::NeedMore(1000))
+        );
     }
 
     #[test]
@@ -636,9 +692,19 @@ mod tests {
                 assert_eq!(written, header.encoded_len());
                 let decoder = FrameDecoder {
                     allowed_rsv: 0b111,
-                    ..FrameDecoder::new(if mask.is_some() { Role::Server } else { Role::Client }, u64::MAX)
+                    ..FrameDecoder::new(
+                        if mask.is_some() {
+                            Role::Server
+                        } else {
+                            Role::Client
+                        },
+                        u64::MAX,
+                    )
                 };
-                assert_eq!(decoder.parse_header(&out[..written]), Ok(Some((header, written))));
+                assert_eq!(
+                    decoder.parse_header(&out[..written]),
+                    Ok(Some((header, written)))
+                );
             }
         }
     }

@@ -223,8 +223,14 @@ mod tests {
     }
 
     /// Push one frame and return the message it completed, owned.
-    fn push(a: &mut MessageAssembler, opcode: OpCode, fin: bool, payload: &[u8]) -> Result<Option<Owned>, Error> {
-        a.push(&header(opcode, fin, payload.len()), payload).map(|m| m.map(Owned::from))
+    fn push(
+        a: &mut MessageAssembler,
+        opcode: OpCode,
+        fin: bool,
+        payload: &[u8],
+    ) -> Result<Option<Owned>, Error> {
+        a.push(&header(opcode, fin, payload.len()), payload)
+            .map(|m| m.map(Owned::from))
     }
 
     #[derive(Debug, PartialEq, Eq)]
@@ -266,7 +272,10 @@ mod tests {
         assert_eq!(push(&mut a, OpCode::Binary, false, &[1, 2]), Ok(None));
         assert!(a.is_partial());
         assert_eq!(push(&mut a, OpCode::Continuation, false, &[]), Ok(None));
-        assert_eq!(push(&mut a, OpCode::Continuation, true, &[3]), Ok(Some(Owned::Binary(vec![1, 2, 3]))));
+        assert_eq!(
+            push(&mut a, OpCode::Continuation, true, &[3]),
+            Ok(Some(Owned::Binary(vec![1, 2, 3])))
+        );
         assert!(!a.is_partial());
     }
 
@@ -274,24 +283,42 @@ mod tests {
     fn control_frame_interleaved_in_fragmented_message() {
         let mut a = MessageAssembler::new(LIMITS);
         assert_eq!(push(&mut a, OpCode::Text, false, b"Hel"), Ok(None));
-        assert_eq!(push(&mut a, OpCode::Ping, true, b"p"), Ok(Some(Owned::Ping(b"p".to_vec()))));
-        assert_eq!(push(&mut a, OpCode::Pong, true, b""), Ok(Some(Owned::Pong(vec![]))));
+        assert_eq!(
+            push(&mut a, OpCode::Ping, true, b"p"),
+            Ok(Some(Owned::Ping(b"p".to_vec())))
+        );
+        assert_eq!(
+            push(&mut a, OpCode::Pong, true, b""),
+            Ok(Some(Owned::Pong(vec![])))
+        );
         assert!(a.is_partial());
-        assert_eq!(push(&mut a, OpCode::Continuation, true, b"lo"), Ok(Some(Owned::Text("Hello".into()))));
+        assert_eq!(
+            push(&mut a, OpCode::Continuation, true, b"lo"),
+            Ok(Some(Owned::Text("Hello".into())))
+        );
     }
 
     #[test]
     fn close_interleaved_in_fragmented_message_is_returned() {
         let mut a = MessageAssembler::new(LIMITS);
         push(&mut a, OpCode::Text, false, b"x").unwrap();
-        assert_eq!(push(&mut a, OpCode::Close, true, &[0x03, 0xe8]), Ok(Some(Owned::Close(Some((CloseCode::NORMAL, String::new()))))));
+        assert_eq!(
+            push(&mut a, OpCode::Close, true, &[0x03, 0xe8]),
+            Ok(Some(Owned::Close(Some((CloseCode::NORMAL, String::new())))))
+        );
     }
 
     #[test]
     fn continuation_without_start_is_protocol_error() {
         let mut a = MessageAssembler::new(LIMITS);
-        assert_eq!(push(&mut a, OpCode::Continuation, true, b"x"), Err(Error::UnexpectedContinuation));
-        assert_eq!(push(&mut a, OpCode::Continuation, false, b"x"), Err(Error::UnexpectedContinuation));
+        assert_eq!(
+            push(&mut a, OpCode::Continuation, true, b"x"),
+            Err(Error::UnexpectedContinuation)
+        );
+        assert_eq!(
+            push(&mut a, OpCode::Continuation, false, b"x"),
+            Err(Error::UnexpectedContinuation)
+        );
     }
 
     #[test]
@@ -299,7 +326,10 @@ mod tests {
         let mut a = MessageAssembler::new(LIMITS);
         push(&mut a, OpCode::Binary, false, b"a").unwrap();
         push(&mut a, OpCode::Continuation, true, b"b").unwrap();
-        assert_eq!(push(&mut a, OpCode::Continuation, true, b"c"), Err(Error::UnexpectedContinuation));
+        assert_eq!(
+            push(&mut a, OpCode::Continuation, true, b"c"),
+            Err(Error::UnexpectedContinuation)
+        );
     }
 
     #[test]
@@ -308,7 +338,10 @@ mod tests {
             for fin in [false, true] {
                 let mut a = MessageAssembler::new(LIMITS);
                 push(&mut a, OpCode::Binary, false, b"a").unwrap();
-                assert_eq!(push(&mut a, opcode, fin, b"b"), Err(Error::ExpectedContinuation));
+                assert_eq!(
+                    push(&mut a, opcode, fin, b"b"),
+                    Err(Error::ExpectedContinuation)
+                );
             }
         }
     }
@@ -317,9 +350,15 @@ mod tests {
     fn completed_fragmented_message_leaves_no_stale_data() {
         let mut a = MessageAssembler::new(LIMITS);
         push(&mut a, OpCode::Text, false, b"first ").unwrap();
-        assert_eq!(push(&mut a, OpCode::Continuation, true, b"message"), Ok(Some(Owned::Text("first message".into()))));
+        assert_eq!(
+            push(&mut a, OpCode::Continuation, true, b"message"),
+            Ok(Some(Owned::Text("first message".into())))
+        );
         push(&mut a, OpCode::Text, false, b"sec").unwrap();
-        assert_eq!(push(&mut a, OpCode::Continuation, true, b"ond"), Ok(Some(Owned::Text("second".into()))));
+        assert_eq!(
+            push(&mut a, OpCode::Continuation, true, b"ond"),
+            Ok(Some(Owned::Text("second".into())))
+        );
     }
 
     #[test]
@@ -327,7 +366,10 @@ mod tests {
         let mut a = MessageAssembler::new(LIMITS);
         push(&mut a, OpCode::Binary, false, b"a").unwrap();
         push(&mut a, OpCode::Continuation, true, b"b").unwrap();
-        assert!(a.partial.is_some(), "kept while the returned message may be borrowed");
+        assert!(
+            a.partial.is_some(),
+            "kept while the returned message may be borrowed"
+        );
         a.release();
         assert!(a.partial.is_none());
         push(&mut a, OpCode::Binary, false, b"a").unwrap();
@@ -342,7 +384,10 @@ mod tests {
         push(&mut a, OpCode::Binary, false, b"a").unwrap();
         a.release();
         assert!(a.is_partial());
-        assert_eq!(push(&mut a, OpCode::Continuation, true, b"b"), Ok(Some(Owned::Binary(b"ab".to_vec()))));
+        assert_eq!(
+            push(&mut a, OpCode::Continuation, true, b"b"),
+            Ok(Some(Owned::Binary(b"ab".to_vec())))
+        );
     }
 
     // ---- UTF-8 (8.1) ----
@@ -358,14 +403,20 @@ mod tests {
     #[test]
     fn text_invalid_utf8_fails_on_first_fragment_before_message_end() {
         let mut a = MessageAssembler::new(LIMITS);
-        assert_eq!(push(&mut a, OpCode::Text, false, &[b'o', b'k', 0xff]), Err(Error::InvalidUtf8));
+        assert_eq!(
+            push(&mut a, OpCode::Text, false, &[b'o', b'k', 0xff]),
+            Err(Error::InvalidUtf8)
+        );
     }
 
     #[test]
     fn text_invalid_utf8_fails_on_middle_fragment_before_message_end() {
         let mut a = MessageAssembler::new(LIMITS);
         push(&mut a, OpCode::Text, false, b"ok").unwrap();
-        assert_eq!(push(&mut a, OpCode::Continuation, false, &[0xc0]), Err(Error::InvalidUtf8));
+        assert_eq!(
+            push(&mut a, OpCode::Continuation, false, &[0xc0]),
+            Err(Error::InvalidUtf8)
+        );
         assert!(!a.is_partial(), "the buffer is dropped on error");
     }
 
@@ -375,27 +426,39 @@ mod tests {
         let mut a = MessageAssembler::new(LIMITS);
         push(&mut a, OpCode::Text, false, &euro[..1]).unwrap();
         push(&mut a, OpCode::Continuation, false, &euro[1..2]).unwrap();
-        assert_eq!(push(&mut a, OpCode::Continuation, true, &euro[2..]), Ok(Some(Owned::Text("€".into()))));
+        assert_eq!(
+            push(&mut a, OpCode::Continuation, true, &euro[2..]),
+            Ok(Some(Owned::Text("€".into())))
+        );
     }
 
     #[test]
     fn invalid_continuation_byte_across_fragment_boundary_fails_in_that_fragment() {
         let mut a = MessageAssembler::new(LIMITS);
         push(&mut a, OpCode::Text, false, &[0xe2, 0x82]).unwrap();
-        assert_eq!(push(&mut a, OpCode::Continuation, false, b"x"), Err(Error::InvalidUtf8));
+        assert_eq!(
+            push(&mut a, OpCode::Continuation, false, b"x"),
+            Err(Error::InvalidUtf8)
+        );
     }
 
     #[test]
     fn text_ending_mid_code_point_is_invalid() {
         let mut a = MessageAssembler::new(LIMITS);
         push(&mut a, OpCode::Text, false, b"a").unwrap();
-        assert_eq!(push(&mut a, OpCode::Continuation, true, &[0xe2, 0x82]), Err(Error::InvalidUtf8));
+        assert_eq!(
+            push(&mut a, OpCode::Continuation, true, &[0xe2, 0x82]),
+            Err(Error::InvalidUtf8)
+        );
     }
 
     #[test]
     fn binary_is_not_utf8_checked() {
         let mut a = MessageAssembler::new(LIMITS);
-        assert_eq!(push(&mut a, OpCode::Binary, true, &[0xff]), Ok(Some(Owned::Binary(vec![0xff]))));
+        assert_eq!(
+            push(&mut a, OpCode::Binary, true, &[0xff]),
+            Ok(Some(Owned::Binary(vec![0xff])))
+        );
     }
 
     // ---- limits ----
@@ -403,7 +466,10 @@ mod tests {
     #[test]
     fn single_frame_over_max_message_size_is_1009() {
         let mut a = MessageAssembler::new(LIMITS);
-        assert_eq!(push(&mut a, OpCode::Binary, true, &[0; 1000]).map(|m| m.is_some()), Ok(true));
+        assert_eq!(
+            push(&mut a, OpCode::Binary, true, &[0; 1000]).map(|m| m.is_some()),
+            Ok(true)
+        );
         let err = push(&mut a, OpCode::Binary, true, &[0; 1001]).unwrap_err();
         assert_eq!(err, Error::MessageTooLarge);
         assert_eq!(err.close_code(), Some(CloseCode::MESSAGE_TOO_BIG));
@@ -413,14 +479,22 @@ mod tests {
     fn fragmented_message_over_max_size_fails_on_the_fragment_that_crosses_it() {
         let mut a = MessageAssembler::new(LIMITS);
         push(&mut a, OpCode::Binary, false, &[0; 600]).unwrap();
-        assert_eq!(push(&mut a, OpCode::Continuation, false, &[0; 401]), Err(Error::MessageTooLarge));
+        assert_eq!(
+            push(&mut a, OpCode::Continuation, false, &[0; 401]),
+            Err(Error::MessageTooLarge)
+        );
     }
 
     #[test]
     fn fragmented_message_exactly_at_max_size_is_accepted() {
         let mut a = MessageAssembler::new(LIMITS);
         push(&mut a, OpCode::Binary, false, &[0; 600]).unwrap();
-        assert_eq!(push(&mut a, OpCode::Continuation, true, &[0; 400]).unwrap().map(|_| ()), Some(()));
+        assert_eq!(
+            push(&mut a, OpCode::Continuation, true, &[0; 400])
+                .unwrap()
+                .map(|_| ()),
+            Some(())
+        );
     }
 
     #[test]
@@ -444,7 +518,10 @@ mod tests {
             ..LIMITS
         });
         assert!(push(&mut a, OpCode::Text, true, b"ok").unwrap().is_some());
-        assert_eq!(push(&mut a, OpCode::Text, false, b"no"), Err(Error::TooManyFragments));
+        assert_eq!(
+            push(&mut a, OpCode::Text, false, b"no"),
+            Err(Error::TooManyFragments)
+        );
     }
 
     #[test]
@@ -457,7 +534,10 @@ mod tests {
         for _ in 0..5 {
             push(&mut a, OpCode::Ping, true, b"12345").unwrap();
         }
-        assert_eq!(push(&mut a, OpCode::Continuation, true, b"cd"), Ok(Some(Owned::Binary(b"abcd".to_vec()))));
+        assert_eq!(
+            push(&mut a, OpCode::Continuation, true, b"cd"),
+            Ok(Some(Owned::Binary(b"abcd".to_vec())))
+        );
     }
 
     // ---- close frames (5.5.1) ----
@@ -473,18 +553,27 @@ mod tests {
     #[test]
     fn empty_close_frame_has_no_code() {
         let mut a = MessageAssembler::new(LIMITS);
-        assert_eq!(push(&mut a, OpCode::Close, true, &[]), Ok(Some(Owned::Close(None))));
+        assert_eq!(
+            push(&mut a, OpCode::Close, true, &[]),
+            Ok(Some(Owned::Close(None)))
+        );
     }
 
     #[test]
     fn close_frame_with_invalid_utf8_reason_is_1007() {
         let mut a = MessageAssembler::new(LIMITS);
-        assert_eq!(push(&mut a, OpCode::Close, true, &[0x03, 0xe8, 0xff]), Err(Error::InvalidUtf8));
+        assert_eq!(
+            push(&mut a, OpCode::Close, true, &[0x03, 0xe8, 0xff]),
+            Err(Error::InvalidUtf8)
+        );
     }
 
     #[test]
     fn close_frame_with_reserved_code_is_protocol_error() {
         let mut a = MessageAssembler::new(LIMITS);
-        assert_eq!(push(&mut a, OpCode::Close, true, &1005u16.to_be_bytes()), Err(Error::InvalidCloseCode(1005)));
+        assert_eq!(
+            push(&mut a, OpCode::Close, true, &1005u16.to_be_bytes()),
+            Err(Error::InvalidCloseCode(1005))
+        );
     }
 }

@@ -143,3 +143,155 @@ pub fn parse_response(
         consumed,
     ))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::handshake::server::{parse_request, write_accept, ParsedRequest, RequestLimits};
+
+    const KEY: &str = "dGhlIHNhbXBsZSBub25jZQ==";
+    const ACCEPT: &str = "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=";
+
+    fn response(extra: &str) -> String {
+        format!(
+            "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+             Sec-WebSocket-Accept: {ACCEPT}\r\n{extra}\r\n"
+        )
+    }
+
+    fn check(text: &str, protocols: &[&str], extensions: &[&str]) -> Result<ParsedResponse, Error> {
+        parse_response(text.as_bytes(), KEY, protocols, extensions)
+    }
+
+    #[test]
+    fn rfc_1_3_sample_key_is_base64_of_its_nonce() {
+        assert_eq!(key_from_bytes(*b"the sample nonce"), KEY);
+    }
+
+    #[test]
+    fn request_written_by_client_is_accepted_by_server() {
+        let mut out = Vec::new();
+        write_request(
+            &mut out,
+            "localhost:9000",
+            "/room/lobby?x=1",
+            KEY,
+            &["v1", "v2"],
+            Some("permessage-deflate"),
+            &[("Origin", "http://localhost")],
+        );
+        let Ok(ParsedRequest::Complete(request, consumed)) =
+            parse_request(&out, &RequestLimits::default())
+        else {
+            panic!("{}", String::from_utf8_lossy(&out));
+        };
+        assert_eq!(consumed, out.len());
+        assert_eq!(request.path, "/room/lobby");
+        assert_eq!(request.query.as_deref(), Some("x=1"));
+        let upgrade = request.validate_upgrade().unwrap();
+        assert_eq!(upgrade.key, KEY);
+        assert_eq!(upgrade.host, "localhost:9000");
+        assert_eq!(upgrade.protocols, ["v1", "v2"]);
+        assert_eq!(upgrade.extensions[0].name, "permessage-deflate");
+        assert_eq!(upgrade.origin.as_deref(), Some("http://localhost"));
+    }
+
+    #[test]
+    fn response_written_by_server_is_accepted_by_client() {
+        let mut out = Vec::new();
+        write_accept(&mut out, KEY, Some("v2"), None);
+        let len = out.len();
+        out.extend_from_slice(&[0x81, 0x00]);
+        assert_eq!(
+            parse_response(&out, KEY, &["v1", "v2"], &[]),
+            Ok(ParsedResponse::Complete(
+                Accepted {
+                    protocol: Some("v2".into()),
+                    extensions: vec![]
+                },
+                len
+            ))
+        );
+    }
+
+    #[test]
+    fn every_prefix_of_the_response_needs_more() {
+        let text = response("");
+        for cut in 0..text.len() {
+            assert_eq!(
+                check(&text[..cut], &[], &[]),
+                Ok(ParsedResponse::NeedMore),
+                "cut {cut}"
+            );
+        }
+    }
+
+    #[test]
+    fn non_101_status_is_reported() {
+        let text = "HTTP/1.1 426 Upgrade Required\r\nContent-Length: 0\r\n\r\n";
+        assert_eq!(check(text, &[], &[]), Err(Error::UnexpectedStatus(426)));
+    }
+
+    #[test]
+    fn missing_upgrade_or_connection_token_is_rejected() {
+        let no_upgrade = response("").replace("Upgrade: websocket\r\n", "");
+        assert_eq!(
+            check(&no_upgrade, &[], &[]),
+            Err(Error::ResponseNotAnUpgrade)
+        );
+        let no_connection = response("").replace("Connection: Upgrade", "Connection: keep-alive");
+        assert_eq!(
+            check(&no_connection, &[], &[]),
+            Err(Error::ResponseNotAnUpgrade)
+        );
+    }
+
+    #[test]
+    fn wrong_or_missing_accept_is_rejected() {
+        let wrong = response("").replace(ACCEPT, "AAAAAAAAAAAAAAAAAAAAAAAAAAA=");
+        assert_eq!(check(&wrong, &[], &[]), Err(Error::AcceptMismatch));
+        let missing = response("").replace(&format!("Sec-WebSocket-Accept: {ACCEPT}\r\n"), "");
+        assert_eq!(check(&missing, &[], &[]), Err(Error::AcceptMismatch));
+    }
+
+    #[test]
+    fn unrequested_subprotocol_is_rejected() {
+        let text = response("Sec-WebSocket-Protocol: other\r\n");
+        assert_eq!(
+            check(&text, &["chat"], &[]),
+            Err(Error::UnrequestedSubprotocol)
+        );
+        assert_eq!(check(&text, &[], &[]), Err(Error::UnrequestedSubprotocol));
+    }
+
+    #[test]
+    fn subprotocol_list_in_response_is_rejected() {
+        let text = response("Sec-WebSocket-Protocol: a, b\r\n");
+        assert_eq!(
+            check(&text, &["a", "b"], &[]),
+            Err(Error::UnrequestedSubprotocol)
+        );
+    }
+
+    #[test]
+    fn unrequested_extension_is_rejected() {
+        let text = response("Sec-WebSocket-Extensions: permessage-deflate\r\n");
+        assert_eq!(check(&text, &[], &[]), Err(Error::UnrequestedExtension));
+        assert!(matches!(
+            check(&text, &[], &["permessage-deflate"]),
+            Ok(ParsedResponse::Complete(accepted, _)) if accepted.extensions[0].name == "permessage-deflate"
+        ));
+    }
+
+    #[test]
+    fn malformed_extension_in_response_is_malformed_response() {
+        let text = response("Sec-WebSocket-Extensions: ;;\r\n");
+        assert_eq!(check(&text, &[], &["x"]), Err(Error::MalformedResponse));
+    }
+
+    #[test]
+    fn endless_response_head_is_malformed() {
+        let text = format!("HTTP/1.1 101 OK\r\nX: {}", "a".repeat(MAX_RESPONSE_HEAD));
+        assert_eq!(check(&text, &[], &[]), Err(Error::MalformedResponse));
+    }
+}
