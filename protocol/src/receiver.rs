@@ -69,3 +69,54 @@ impl Receiver {
         self.assembler.release();
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::frame::{encode, OpCode};
+
+    const LIMITS: MessageLimits = MessageLimits {
+        max_message_size: 64,
+        max_fragments: 4,
+    };
+
+    #[test]
+    fn fragmented_text_with_ping_between_is_received_in_order() {
+        let mask = Some([1, 2, 3, 4]);
+        let mut buf = Vec::new();
+        buf.extend_from_slice(&encode(OpCode::Text, false, b"Hel", mask));
+        buf.extend_from_slice(&encode(OpCode::Ping, true, b"?", mask));
+        buf.extend_from_slice(&encode(OpCode::Continuation, true, b"lo", mask));
+        let mut rx = Receiver::new(Role::Server, LIMITS);
+        let mut start = 0;
+        let mut seen = Vec::new();
+        loop {
+            match rx.receive(&mut buf[start..]).unwrap() {
+                Received::NeedMore(n) => {
+                    assert_eq!(n, 2);
+                    break;
+                }
+                Received::Frame { message, consumed } => {
+                    seen.push(format!("{message:?}"));
+                    start += consumed;
+                }
+            }
+        }
+        assert_eq!(seen, ["None", "Some(Ping([63]))", "Some(Text(\"Hello\"))"]);
+        assert_eq!(start, buf.len());
+    }
+
+    #[test]
+    fn frame_over_the_message_limit_is_rejected_by_the_decoder() {
+        let mut rx = Receiver::new(Role::Client, LIMITS);
+        let mut frame = encode(OpCode::Binary, true, &[0; 65], None).to_vec();
+        assert_eq!(rx.receive(&mut frame), Err(Error::FrameTooLarge));
+    }
+
+    #[test]
+    fn masked_frame_to_a_client_receiver_is_rejected() {
+        let mut rx = Receiver::new(Role::Client, LIMITS);
+        let mut frame = encode(OpCode::Binary, true, b"x", Some([0; 4])).to_vec();
+        assert_eq!(rx.receive(&mut frame), Err(Error::MaskedFrame));
+    }
+}
