@@ -13,6 +13,7 @@ import math
 import os
 import platform
 import resource
+import signal
 import subprocess
 from dataclasses import dataclass, field
 from typing import List, Optional, Tuple
@@ -91,6 +92,11 @@ UNKNOWN = "unknown"
 NA = "n/a"
 
 INFINITY = float("inf")
+
+
+def quiet_pipe() -> None:
+    """Die quietly when the reader goes away (`tuning/check | head`)."""
+    signal.signal(signal.SIGPIPE, signal.SIG_DFL)
 
 
 # ---------------------------------------------------------------------------
