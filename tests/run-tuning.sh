@@ -109,6 +109,21 @@ if [ ! -d /run/systemd/system ]; then
     expect "without systemd as PID 1, DefaultLimitNOFILE is 'unknown'" test \
         "$(json "$WORK/check.json" "[r['verdict'] for r in d['settings'] if r['key'] == 'systemd_default_nofile'][0]")" = unknown
 fi
+expect "docs/operations.md's table matches check for 500000" python3 - "$WORK/check.json" docs/operations.md <<'EOF'
+import json, sys
+rows = json.load(open(sys.argv[1]))["settings"]
+table = [l for l in open(sys.argv[2]) if l.startswith("| `")]
+names = {"nofile_hard": "nofile", "memlock": "memlock"}
+for r in rows:
+    name = r["sysctl"] or names.get(r["key"])
+    if not name or r["key"] == "tcp_mem":  # tcp_mem depends on RAM; the table says so
+        continue
+    line = next((l for l in table if l.startswith("| `%s`" % name)), None)
+    want = r["recommended"]
+    want = " ".join(map(str, want)) if isinstance(want, list) else str(want)
+    if line is None or line.split("|")[3].strip() != want:
+        sys.exit("%s: docs say %r, check says %r" % (name, line and line.split("|")[3], want))
+EOF
 tuning/check --kernel-bytes 8192 --engine-bytes 1024 --json >"$WORK/check-bytes.json"
 expect "--kernel-bytes/--engine-bytes feed the estimate" test \
     "$(json "$WORK/check-bytes.json" "d['memory']['needed_bytes']")" = $((500000 * (8192 + 1024)))
