@@ -254,6 +254,9 @@ if ! command -v nginx >/dev/null; then
     expect "nginx installed" apt_install nginx
     expect "... and no system nginx was started" test -z "$(pgrep -x nginx)"
 fi
+if ! command -v openssl >/dev/null; then
+    expect "openssl installed" apt_install openssl
+fi
 NG="$WORK/nginx"
 mkdir -p "$NG"
 openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost \

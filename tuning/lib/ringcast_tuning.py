@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import List, Optional, Tuple
 
 # ---------------------------------------------------------------------------
-# Constants. Each is documented in docs/operations.md ("Kernel tuning").
+# Constants. Each is documented in docs/operations.md ("Tune the kernel").
 
 DEFAULT_CONNECTIONS = 500_000
 
@@ -47,8 +47,10 @@ MEM_FRACTION = 0.8
 # straight to ringcast: 1 and 1.
 PROXY_FILES_PER_CONN = 3
 PROXY_CONNTRACK_PER_CONN = 2
-SYSTEM_FD_HEADROOM = 65_536  # open files for everything else on the box
-CONNTRACK_HEADROOM = 65_536  # conntrack entries for everything else
+# Everything else on a box dedicated to ringcast (ssh, DNS, monitoring) needs
+# little; small VPSs start with nf_conntrack_max 65536 or less.
+SYSTEM_FD_HEADROOM = 8192  # open files for everything else on the box
+CONNTRACK_HEADROOM = 8192  # conntrack entries for everything else
 
 # Listen/SYN backlogs: enough to absorb a reconnect storm's burst.
 BACKLOG_MIN, BACKLOG_MAX = 4096, 65_535
