@@ -330,6 +330,19 @@ else
     bad "nginx -t" "$out"
 fi
 
+nginx_t_variant() { # nginx_t_variant NAME RENDER-FLAGS...: nginx -t on another rendering
+    local dir="$NG/$1"
+    shift
+    mkdir -p "$dir"
+    tuning/nginx/render --standalone --http "127.0.0.1:$HTTP_PORT" --upstream "127.0.0.1:$B1" \
+        "$@" -o "$dir/nginx.conf" &&
+        nginx -t -c "$dir/nginx.conf" -p "$dir/" -e "$dir/error.log" >/dev/null 2>&1
+}
+expect "nginx -t accepts --no-tls" nginx_t_variant no-tls --no-tls
+expect "nginx -t accepts --plain proxy --balance least_conn" nginx_t_variant proxy \
+    --plain proxy --balance least_conn --tls "127.0.0.1:$TLS_PORT" \
+    --cert "$NG/cert.pem" --key "$NG/key.pem"
+
 "${NGINX[@]}" -g 'daemon off;' 2>>"$NG/error.log" &
 NGINX_PID=$!
 BG_PIDS+=("$NGINX_PID")
