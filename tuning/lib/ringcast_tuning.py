@@ -295,6 +295,23 @@ def advise_unless(row_ok: bool) -> str:
     return OK if row_ok else ADVISE
 
 
+def at_least(box: Box, n: int, key: str, need: int, why: str, row_key: Optional[str] = None,
+             allows=None) -> Optional[Row]:
+    """A sysctl that should be at least `need`; apply raises it, never lowers it.
+    With `allows` (value -> connections) it caps connections: blocking, and ok
+    exactly when it allows n."""
+    cur = box.sysctl(key)
+    if not cur:
+        return None
+    value = cur[0]
+    row = Row(row_key or key.rsplit(".", 1)[1], key, value, need, advise_unless(value >= need),
+              why, sysctl=key, value_to_write=max(value, need))
+    if allows is not None:
+        row.blocking, row.allows = True, max(0, allows(value))
+        row.verdict = OK if row.allows >= n else LOW
+    return row
+
+
 def unit_limit(unit_text: str, name: str) -> Optional[str]:
     for line in unit_text.splitlines():
         line = line.strip()
@@ -324,7 +341,7 @@ def assess(n: int, box: Box, kernel_bytes: int = KERNEL_BYTES_PER_CONN,
     files_per_conn = 1 if direct else PROXY_FILES_PER_CONN
     ct_per_conn = 1 if direct else PROXY_CONNTRACK_PER_CONN
     via = "clients straight to ringcast" if direct else "behind nginx on this host"
-    rows: List[Row] = []
+    rows: List[Optional[Row]] = []
     need_files = nofile_need(n)
 
     # --- open files -------------------------------------------------------
@@ -352,7 +369,7 @@ def assess(n: int, box: Box, kernel_bytes: int = KERNEL_BYTES_PER_CONN,
         value = parse_limit(default_nofile)
         rows.append(Row(
             "systemd_default_nofile", "systemd DefaultLimitNOFILE", default_nofile,
-            "set per unit", OK if value is not None and value >= need_files else "info",
+            "set per unit", OK if value is not None and value >= need_files else NA,
             "what services get without LimitNOFILE=; ringcast.service sets its own"))
 
     unit_value, unit_source = None, None
@@ -371,47 +388,27 @@ def assess(n: int, box: Box, kernel_bytes: int = KERNEL_BYTES_PER_CONN,
             "the service's own limit (capped by fs.nr_open); raise with "
             "systemctl edit ringcast when N grows"))
 
-    nr_open = box.sysctl("fs.nr_open")
-    if nr_open:
-        rows.append(Row(
-            "nr_open", "fs.nr_open", nr_open[0], need_files,
-            OK if nr_open[0] - FD_RESERVE >= n else LOW,
-            "ceiling for any process's open-files limit (LimitNOFILE, ulimit -n)",
-            blocking=True, allows=nr_open[0] - FD_RESERVE, sysctl="fs.nr_open",
-            value_to_write=max(nr_open[0], need_files)))
-
-    file_max = box.sysctl("fs.file-max")
-    if file_max:
-        need = file_max_need(n, files_per_conn)
-        rows.append(Row(
-            "file_max", "fs.file-max", file_max[0], need,
-            OK if file_max[0] >= need else LOW,
-            "open files on the whole box: %d per client %s, plus %d for the rest"
-            % (files_per_conn, via, SYSTEM_FD_HEADROOM),
-            blocking=True, allows=max(0, file_max[0] - SYSTEM_FD_HEADROOM) // files_per_conn,
-            sysctl="fs.file-max", value_to_write=max(file_max[0], need)))
+    rows.append(at_least(
+        box, n, "fs.nr_open", need_files,
+        "ceiling for any process's open-files limit (LimitNOFILE, ulimit -n)",
+        allows=lambda v: v - FD_RESERVE))
+    rows.append(at_least(
+        box, n, "fs.file-max", file_max_need(n, files_per_conn),
+        "open files on the whole box: %d per client %s, plus %d for the rest"
+        % (files_per_conn, via, SYSTEM_FD_HEADROOM),
+        row_key="file_max", allows=lambda v: (v - SYSTEM_FD_HEADROOM) // files_per_conn))
 
     # --- accept path ------------------------------------------------------
     for key, what in (("net.core.somaxconn", "accept queue per listener (each shard has one)"),
                       ("net.ipv4.tcp_max_syn_backlog", "half-open connections queued")):
-        cur = box.sysctl(key)
-        if cur:
-            need = backlog_need(n)
-            rows.append(Row(
-                key.rsplit(".", 1)[1], key, cur[0], need, advise_unless(cur[0] >= need),
-                "%s: a reconnect storm of %d clients overflows a short one and "
-                "clients wait out SYN retries (1 s, 3 s, 7 s...)" % (what, n),
-                sysctl=key, value_to_write=max(cur[0], need)))
-
-    cur = box.sysctl("net.core.netdev_max_backlog")
-    if cur:
-        need = netdev_backlog_need(n)
-        rows.append(Row(
-            "netdev_max_backlog", "net.core.netdev_max_backlog", cur[0], need,
-            advise_unless(cur[0] >= need),
-            "packets queued per CPU before the stack drops them: bursts of "
-            "broadcast ACKs and handshakes", sysctl="net.core.netdev_max_backlog",
-            value_to_write=max(cur[0], need)))
+        rows.append(at_least(
+            box, n, key, backlog_need(n),
+            "%s: a reconnect storm of %d clients overflows a short one and "
+            "clients wait out SYN retries (1 s, 3 s, 7 s...)" % (what, n)))
+    rows.append(at_least(
+        box, n, "net.core.netdev_max_backlog", netdev_backlog_need(n),
+        "packets queued per CPU before the stack drops them: bursts of "
+        "broadcast ACKs and handshakes"))
 
     # --- client side ports --------------------------------------------------
     cur = box.sysctl("net.ipv4.ip_local_port_range")
@@ -469,16 +466,13 @@ def assess(n: int, box: Box, kernel_bytes: int = KERNEL_BYTES_PER_CONN,
             "enough when nginx runs on this host)",
             sysctl="net.ipv4.tcp_tw_reuse", value_to_write=cur[0] if good else 1))
 
-    conntrack = box.sysctl("net.netfilter.nf_conntrack_max")
+    conntrack = at_least(
+        box, n, "net.netfilter.nf_conntrack_max", conntrack_need(n, ct_per_conn),
+        "conntrack is loaded: a full table drops new connections; %d entries per "
+        "client %s" % (ct_per_conn, via),
+        allows=lambda v: (v - CONNTRACK_HEADROOM) // ct_per_conn)
     if conntrack:
-        need = conntrack_need(n, ct_per_conn)
-        rows.append(Row(
-            "nf_conntrack_max", "net.netfilter.nf_conntrack_max", conntrack[0], need,
-            OK if conntrack[0] >= need else LOW,
-            "conntrack is loaded: a full table drops new connections; %d entries per "
-            "client %s" % (ct_per_conn, via),
-            blocking=True, allows=max(0, conntrack[0] - CONNTRACK_HEADROOM) // ct_per_conn,
-            sysctl="net.netfilter.nf_conntrack_max", value_to_write=max(conntrack[0], need)))
+        rows.append(conntrack)
     else:
         rows.append(Row(
             "nf_conntrack_max", "net.netfilter.nf_conntrack_max", None, "-", NA,
@@ -540,10 +534,11 @@ def assess(n: int, box: Box, kernel_bytes: int = KERNEL_BYTES_PER_CONN,
             % (n, kernel_bytes, engine_bytes, MEM_FRACTION * 100),
             blocking=True, allows=allows))
 
-    result = Assessment(n, rows, kernel_bytes, engine_bytes, direct, available)
-    capping = [r for r in rows if r.blocking and r.allows is not None]
+    present = [r for r in rows if r is not None]  # settings this kernel lacks are None
+    result = Assessment(n, present, kernel_bytes, engine_bytes, direct, available)
+    capping = [r for r in present if r.blocking and r.allows is not None]
     if capping:
         result.binding = min(capping, key=lambda r: r.allows)
         result.allows = max(0, result.binding.allows)
-    result.blockers = [r for r in rows if r.blocking and r.verdict == LOW]
+    result.blockers = [r for r in present if r.blocking and r.verdict == LOW]
     return result
