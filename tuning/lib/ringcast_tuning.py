@@ -493,12 +493,13 @@ def assess(n: int, box: Box, kernel_bytes: int = KERNEL_BYTES_PER_CONN,
                 "user, or ringcast falls back to epoll"}.get(
                 disabled[0], "io_uring switched off: ringcast falls back to epoll "
                              "(a security choice; apply leaves it alone)")))
-    probe = Box.probe_io_uring() if box.root == "/" else "unknown"
+    probe = Box.probe_io_uring() if box.root == "/" else "not probed"
     rows.append(Row(
         "io_uring_probe", "io_uring_setup() from here", probe, "available",
-        {"available": OK, "unknown": UNKNOWN}.get(probe, ADVISE),
+        {"available": OK, "unknown": UNKNOWN, "not probed": UNKNOWN}.get(probe, ADVISE),
         "io_uring works for this process" if probe == "available" else
         "cannot tell on this architecture" if probe == "unknown" else
+        "--root: this machine's kernel is not the one described" if probe == "not probed" else
         "refused (seccomp profile, io_uring_disabled or an old kernel): "
         "--driver auto falls back to epoll"))
 
