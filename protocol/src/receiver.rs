@@ -114,6 +114,17 @@ mod tests {
     }
 
     #[test]
+    fn idle_receiver_costs_at_most_40_bytes() {
+        // Per-connection state is the product: a pointer for the partial
+        // message, nothing for the decoder beyond its configuration.
+        assert!(
+            std::mem::size_of::<Receiver>() <= 40,
+            "{}",
+            std::mem::size_of::<Receiver>()
+        );
+    }
+
+    #[test]
     fn masked_frame_to_a_client_receiver_is_rejected() {
         let mut rx = Receiver::new(Role::Client, LIMITS);
         let mut frame = encode(OpCode::Binary, true, b"x", Some([0; 4])).to_vec();
