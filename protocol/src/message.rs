@@ -139,12 +139,7 @@ impl MessageAssembler {
         if payload.len() > self.limits.max_message_size {
             return Err(Error::MessageTooLarge);
         }
-        if opcode == OpCode::Text {
-            let text = std::str::from_utf8(payload).map_err(|_| Error::InvalidUtf8)?;
-            Ok(Message::Text(text))
-        } else {
-            Ok(Message::Binary(payload))
-        }
+        data_message(opcode == OpCode::Text, payload)
     }
 
     fn start(&mut self, opcode: OpCode, payload: &[u8]) -> Result<(), Error> {
@@ -177,30 +172,33 @@ impl MessageAssembler {
         payload: &[u8],
     ) -> Result<Option<Message<'a>>, Error> {
         let limits = self.limits;
-        let Some(partial) = self.partial.as_mut() else {
-            return Err(Error::UnexpectedContinuation);
+        let appended = match self.partial.as_deref_mut() {
+            Some(partial) => partial.append(fin, payload, &limits),
+            None => return Err(Error::UnexpectedContinuation),
         };
-        // Any error below ends the connection; drop the buffer right away so a
-        // caller that keeps the assembler around does not keep the memory.
-        let result = partial.append(fin, payload, &limits);
-        if result.is_err() {
+        if let Err(error) = appended {
+            // The error ends the connection; drop the buffer now so a caller
+            // that keeps the assembler around does not keep the memory.
             self.partial = None;
+            return Err(error);
         }
-        result?;
-        if !fin {
-            return Ok(None);
+        match self.partial.as_deref() {
+            // Text was validated incrementally already; this second pass
+            // only converts the type, which safe code cannot do unchecked.
+            Some(partial) if fin => data_message(partial.is_text, &partial.buffer).map(Some),
+            _ => Ok(None),
         }
-        let Some(partial) = self.partial.as_ref() else {
-            return Ok(None);
-        };
-        if partial.is_text {
-            // Validated incrementally already; this second pass only converts
-            // the type, which safe code cannot do without checking.
-            let text = std::str::from_utf8(&partial.buffer).map_err(|_| Error::InvalidUtf8)?;
-            Ok(Some(Message::Text(text)))
-        } else {
-            Ok(Some(Message::Binary(&partial.buffer)))
-        }
+    }
+}
+
+/// A complete data message over `bytes`; text must be UTF-8.
+fn data_message(is_text: bool, bytes: &[u8]) -> Result<Message<'_>, Error> {
+    if is_text {
+        std::str::from_utf8(bytes)
+            .map(Message::Text)
+            .map_err(|_| Error::InvalidUtf8)
+    } else {
+        Ok(Message::Binary(bytes))
     }
 }
 
