@@ -1,0 +1,108 @@
+//! `/echo`: every data message comes back to its sender, whatever its
+//! size, framing or timing.
+
+mod common;
+
+use common::{
+    assert_echoes, tcp_connect, ws_connect, ws_connect_with, ws_read_data, RawClient, TestServer,
+};
+use ringcast_protocol::frame::{self, OpCode};
+use tungstenite::protocol::WebSocketConfig;
+use tungstenite::Message;
+
+#[test]
+fn echo_returns_text_and_binary_messages_unchanged() {
+    let server = TestServer::start();
+    let mut ws = ws_connect(server.addr(), "/echo");
+    assert_echoes(&mut ws, "hello, ringcast ✓");
+    let binary: Vec<u8> = (0..=255).collect();
+    ws.send(Message::binary(binary.clone())).expect("send");
+    assert_eq!(ws_read_data(&mut ws), Message::binary(binary));
+    assert_echoes(&mut ws, "");
+}
+
+#[test]
+fn echo_reassembles_continuation_frames_with_a_ping_interleaved() {
+    let server = TestServer::start();
+    let mut client = RawClient::connect(server.addr(), "/echo");
+    // Each frame in its own write, the ping between two fragments.
+    client.send_frame(OpCode::Text, false, "frag".as_bytes());
+    client.send_frame(OpCode::Continuation, false, "men".as_bytes());
+    client.send_frame(OpCode::Ping, true, b"mid-message");
+    client.send_frame(OpCode::Continuation, false, "t".as_bytes());
+    client.send_frame(OpCode::Continuation, false, "ed ".as_bytes());
+    client.send_frame(OpCode::Continuation, true, "✓".as_bytes());
+
+    let pong = client.expect_frame();
+    assert_eq!(
+        (pong.opcode, pong.payload.as_slice()),
+        (OpCode::Pong, &b"mid-message"[..])
+    );
+    let echoed = client.expect_frame();
+    assert_eq!(echoed.opcode, OpCode::Text);
+    assert!(echoed.fin, "the echo is one whole frame");
+    assert_eq!(String::from_utf8(echoed.payload).unwrap(), "fragmented ✓");
+
+    // Fragmented binary, all fragments in one write this time.
+    let mut burst = Vec::new();
+    for (i, part) in [&[1u8, 2][..], &[3], &[], &[4, 5, 6]].iter().enumerate() {
+        let opcode = if i == 0 {
+            OpCode::Binary
+        } else {
+            OpCode::Continuation
+        };
+        burst.extend_from_slice(&frame::encode(opcode, i == 3, part, Some([9, 8, 7, 6])));
+    }
+    client.send_raw(&burst);
+    let echoed = client.expect_frame();
+    assert_eq!(
+        (echoed.opcode, echoed.payload),
+        (OpCode::Binary, vec![1, 2, 3, 4, 5, 6])
+    );
+}
+
+#[test]
+fn echo_carries_a_16_mib_message() {
+    const SIZE: usize = 16 << 20;
+    let server = TestServer::with(|config| config.max_message_size = 32 << 20);
+    let limits = WebSocketConfig::default()
+        .max_message_size(Some(64 << 20))
+        .max_frame_size(Some(64 << 20));
+    let mut ws = ws_connect_with(server.addr(), "/echo", Some(limits));
+    let payload: Vec<u8> = (0..SIZE)
+        .map(|i| (i % 251) as u8 ^ (i >> 16) as u8)
+        .collect();
+    ws.send(Message::binary(payload.clone()))
+        .expect("send 16 MiB");
+    let echoed = ws_read_data(&mut ws).into_data();
+    assert_eq!(echoed.len(), SIZE);
+    assert!(
+        echoed == payload,
+        "the 16 MiB echo differs from what was sent"
+    );
+    assert_echoes(&mut ws, "and small ones still work after it");
+}
+
+#[test]
+fn echo_answers_a_first_frame_pipelined_with_the_upgrade_request() {
+    let server = TestServer::start();
+    let mut pipelined =
+        frame::encode(OpCode::Text, true, b"early bird", Some([1, 2, 3, 4])).to_vec();
+    pipelined.extend_from_slice(&frame::encode(
+        OpCode::Binary,
+        true,
+        &[0xde, 0xad],
+        Some([5, 6, 7, 8]),
+    ));
+    let mut client = RawClient::upgrade(tcp_connect(server.addr()), "/echo", &pipelined);
+    let first = client.expect_frame();
+    assert_eq!(
+        (first.opcode, first.payload.as_slice()),
+        (OpCode::Text, &b"early bird"[..])
+    );
+    let second = client.expect_frame();
+    assert_eq!(
+        (second.opcode, second.payload),
+        (OpCode::Binary, vec![0xde, 0xad])
+    );
+}
