@@ -41,7 +41,11 @@ impl Scenario {
 
 /// `ringcast-load <scenario> --url ws://host:port/path [flags]`
 #[derive(Debug, Clone, Parser)]
-#[command(name = "ringcast-load", version, about = "WebSocket load generator: idle, echo, fanout, connect, storm.")]
+#[command(
+    name = "ringcast-load",
+    version,
+    about = "WebSocket load generator: idle, echo, fanout, connect, storm."
+)]
 pub struct Args {
     /// Scenario to run.
     #[arg(value_enum)]
@@ -74,8 +78,8 @@ pub struct Args {
     #[arg(long, default_value_t = 1000.0)]
     pub rate: f64,
 
-    /// Message payload bytes (at least 32: the checked header).
-    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(32..=16_777_216))]
+    /// Message payload bytes (at least 40: the checked header).
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u32).range(40..=16_777_216))]
     pub payload: u32,
 
     /// Messages in flight per connection (echo).
@@ -171,7 +175,8 @@ impl Args {
         } else if self.conns == 0 {
             return Err("--conns must be at least 1".into());
         }
-        if !(self.rate >= 0.0 && self.rate.is_finite()) || !(self.ramp >= 0.0 && self.ramp.is_finite()) {
+        let ok = |v: f64| v >= 0.0 && v.is_finite();
+        if !ok(self.rate) || !ok(self.ramp) {
             return Err("--rate and --ramp must be finite and >= 0".into());
         }
         if self.duration.is_zero() {
@@ -228,7 +233,10 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     } else {
         (s, 1.0)
     };
-    let v: f64 = num.trim().parse().map_err(|_| format!("bad duration {s:?}"))?;
+    let v: f64 = num
+        .trim()
+        .parse()
+        .map_err(|_| format!("bad duration {s:?}"))?;
     if !(v >= 0.0 && v.is_finite()) {
         return Err(format!("bad duration {s:?}"));
     }
@@ -302,9 +310,9 @@ pub struct Target {
 impl Target {
     /// Parse and resolve a `ws://` URL (IPv4 preferred, resolved once).
     pub fn parse(url: &str) -> Result<Target, String> {
-        let rest = url
-            .strip_prefix("ws://")
-            .ok_or_else(|| format!("--url must start with ws:// (wss is not supported): {url:?}"))?;
+        let rest = url.strip_prefix("ws://").ok_or_else(|| {
+            format!("--url must start with ws:// (wss is not supported): {url:?}")
+        })?;
         let (authority, path) = match rest.find('/') {
             Some(i) => (&rest[..i], &rest[i..]),
             None => (rest, "/"),
@@ -312,7 +320,10 @@ impl Target {
         if authority.is_empty() {
             return Err(format!("--url has no host: {url:?}"));
         }
-        let with_port = if authority.rsplit_once(':').is_some_and(|(_, p)| p.parse::<u16>().is_ok()) {
+        let with_port = if authority
+            .rsplit_once(':')
+            .is_some_and(|(_, p)| p.parse::<u16>().is_ok())
+        {
             authority.to_string()
         } else {
             format!("{authority}:80")

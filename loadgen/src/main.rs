@@ -40,7 +40,8 @@ fn main() {
 
 /// `--worker i/K`: run a share, print the raw result for the parent.
 fn worker(args: &cli::Args, share: cli::Share) -> i32 {
-    let result = run::run_process(args, share, &mut workers::WorkerHooks, false).and_then(|r| workers::print_result(&r));
+    let result = run::run_process(args, share, &mut workers::WorkerHooks, false)
+        .and_then(|r| workers::print_result(&r));
     match result {
         Ok(()) => 0,
         Err(e) => {
@@ -54,7 +55,10 @@ fn worker(args: &cli::Args, share: cli::Share) -> i32 {
 fn coordinator(args: &cli::Args) -> i32 {
     let mut watch = procstat::ServerWatch::new(args.server_pid);
     if args.server_pid.is_some() && watch.before.is_none() {
-        eprintln!("ringcast-load: cannot read /proc/{} (no such process?)", args.server_pid.unwrap_or(0));
+        eprintln!(
+            "ringcast-load: cannot read /proc/{} (no such process?)",
+            args.server_pid.unwrap_or(0)
+        );
         return EXIT_USAGE;
     }
     let progress = sys::stderr_is_tty();
@@ -72,7 +76,10 @@ fn coordinator(args: &cli::Args) -> i32 {
     };
     let rep = report::build(args, &result, &watch);
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&rep).expect("report serializes"));
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&rep).expect("report serializes")
+        );
     } else {
         print!("{}", report::table(&rep, args.timeline));
     }

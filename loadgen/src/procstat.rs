@@ -78,7 +78,11 @@ pub struct ServerWatch {
 impl ServerWatch {
     /// Watch `pid` (or nothing), taking the first reading now.
     pub fn new(pid: Option<u32>) -> ServerWatch {
-        ServerWatch { pid, before: pid.and_then(sample), ..ServerWatch::default() }
+        ServerWatch {
+            pid,
+            before: pid.and_then(sample),
+            ..ServerWatch::default()
+        }
     }
 
     fn now(&self) -> Option<ProcSample> {

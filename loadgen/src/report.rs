@@ -47,6 +47,8 @@ pub struct Report {
     pub rates: Rates,
     /// Delivery / round-trip latency from the intended send time (µs).
     pub latency_us: Summary,
+    /// The same from the actual send time (µs).
+    pub service_us: Summary,
     /// Lateness of sends against the schedule (µs).
     pub send_lag_us: Summary,
     /// TCP connect + upgrade time, every upgrade of the run (µs).
@@ -157,13 +159,22 @@ pub fn build(args: &Args, r: &ProcessResult, server: &ServerWatch) -> Report {
     let mut problems = Vec::new();
     let fails = Counters::total(&c.conn_failures);
     if fails > 0 {
-        problems.push(format!("{fails} connection attempts failed ({})", kinds(&c.conn_failures)));
+        problems.push(format!(
+            "{fails} connection attempts failed ({})",
+            kinds(&c.conn_failures)
+        ));
     }
     if c.conns_dropped > 0 {
-        problems.push(format!("{} connections dropped during the run", c.conns_dropped));
+        problems.push(format!(
+            "{} connections dropped during the run",
+            c.conns_dropped
+        ));
     }
     if c.unclean_closes > 0 {
-        problems.push(format!("{} connections did not complete the closing handshake", c.unclean_closes));
+        problems.push(format!(
+            "{} connections did not complete the closing handshake",
+            c.unclean_closes
+        ));
     }
     let errs = Counters::total(&c.errors);
     if errs > 0 {
@@ -181,21 +192,36 @@ pub fn build(args: &Args, r: &ProcessResult, server: &ServerWatch) -> Report {
         }
     }
     match args.scenario {
-        Scenario::Echo | Scenario::Fanout if c.received == 0 => problems.push("no message came back".into()),
-        Scenario::Idle if c.stayed_up < args.conns => {
-            problems.push(format!("{} of {} connections stayed up", c.stayed_up, args.conns));
+        Scenario::Echo | Scenario::Fanout if c.received == 0 => {
+            problems.push("no message came back".into())
         }
-        Scenario::Connect if c.handshakes_in_window == 0 => problems.push("no handshake completed in the window".into()),
+        Scenario::Idle if c.stayed_up < args.conns => {
+            problems.push(format!(
+                "{} of {} connections stayed up",
+                c.stayed_up, args.conns
+            ));
+        }
+        Scenario::Connect if c.handshakes_in_window == 0 => {
+            problems.push("no handshake completed in the window".into())
+        }
         Scenario::Storm if c.not_back > 0 => {
-            problems.push(format!("{} clients were not back when the window ended", c.not_back));
+            problems.push(format!(
+                "{} clients were not back when the window ended",
+                c.not_back
+            ));
         }
         _ => {}
     }
 
-    let server_report = server.pid.map(|pid| server_report(pid, args, c, server, window));
+    let server_report = server
+        .pid
+        .map(|pid| server_report(pid, args, c, server, window));
     if let Some(s) = &server_report {
         if !s.alive {
-            problems.push(format!("server process {pid} was gone at the end of the window", pid = s.pid));
+            problems.push(format!(
+                "server process {pid} was gone at the end of the window",
+                pid = s.pid
+            ));
         }
     }
 
@@ -221,7 +247,11 @@ pub fn build(args: &Args, r: &ProcessResult, server: &ServerWatch) -> Report {
                 "machine saturated: server {:.0}% + generator {:.0}% of {cpus} CPUs; {} used more",
                 s.cpu_s / window * 100.0,
                 r.cpu_s / window * 100.0,
-                if r.cpu_s >= s.cpu_s { "the generator" } else { "the server" }
+                if r.cpu_s >= s.cpu_s {
+                    "the generator"
+                } else {
+                    "the server"
+                }
             ));
         }
     }
@@ -260,18 +290,33 @@ pub fn build(args: &Args, r: &ProcessResult, server: &ServerWatch) -> Report {
             handshakes_per_s: per_s(c.handshakes_in_window),
         },
         latency_us: latency,
+        service_us: r.histos.service.summary(),
         send_lag_us: send_lag,
         handshake_us: r.histos.handshake.summary(),
         reconnect_us: reconnect,
-        storm_all_back_s: (args.scenario == Scenario::Storm && c.not_back == 0 && reconnect.count > 0)
+        storm_all_back_s: (args.scenario == Scenario::Storm
+            && c.not_back == 0
+            && reconnect.count > 0)
             .then(|| reconnect.max as f64 / 1e6),
         server: server_report,
-        generator: GeneratorReport { cpu_s: r.cpu_s, capacity_s: capacity, load, bound, behind_schedule: behind },
+        generator: GeneratorReport {
+            cpu_s: r.cpu_s,
+            capacity_s: capacity,
+            load,
+            bound,
+            behind_schedule: behind,
+        },
         timeline: r.timeline.clone(),
     }
 }
 
-fn server_report(pid: u32, args: &Args, c: &Counters, w: &ServerWatch, window: f64) -> ServerReport {
+fn server_report(
+    pid: u32,
+    args: &Args,
+    c: &Counters,
+    w: &ServerWatch,
+    window: f64,
+) -> ServerReport {
     let cpu_s = match (w.start, w.end) {
         (Some(a), Some(b)) => b.cpu_s - a.cpu_s,
         _ => 0.0,
@@ -283,7 +328,9 @@ fn server_report(pid: u32, args: &Args, c: &Counters, w: &ServerWatch, window: f
         Scenario::Idle => (0, "-"),
     };
     let per_conn = |f: fn(&crate::procstat::ProcSample) -> u64| match (w.before, w.end) {
-        (Some(a), Some(b)) if matches!(args.scenario, Scenario::Idle | Scenario::Storm) && c.stayed_up > 0 => {
+        (Some(a), Some(b))
+            if matches!(args.scenario, Scenario::Idle | Scenario::Storm) && c.stayed_up > 0 =>
+        {
             Some((f(&b) as f64 - f(&a) as f64) / c.stayed_up as f64)
         }
         _ => None,
@@ -305,7 +352,10 @@ fn server_report(pid: u32, args: &Args, c: &Counters, w: &ServerWatch, window: f
 }
 
 fn kinds(map: &std::collections::BTreeMap<String, u64>) -> String {
-    map.iter().map(|(k, v)| format!("{k}: {v}")).collect::<Vec<_>>().join(", ")
+    map.iter()
+        .map(|(k, v)| format!("{k}: {v}"))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 fn ms(us: u64) -> String {
@@ -362,18 +412,32 @@ pub fn table(rep: &Report, with_timeline: bool) -> String {
             let _ = writeln!(o, "  stayed up {} of {}", c.stayed_up, rep.config.conns);
         }
         Scenario::Storm => {
-            let _ = writeln!(o, "  reconnected {}  not back {}  still up at end {}", c.reconnected, c.not_back, c.stayed_up);
+            let _ = writeln!(
+                o,
+                "  reconnected {}  not back {}  still up at end {}",
+                c.reconnected, c.not_back, c.stayed_up
+            );
             if let Some(s) = rep.storm_all_back_s {
                 let _ = writeln!(o, "  all back after {s:.3} s");
             }
         }
         _ => {}
     }
-    let _ = writeln!(o, "  handshakes {} ({:.0}/s in window)", c.handshakes, rep.rates.handshakes_per_s);
+    if matches!(rep.scenario, Scenario::Connect | Scenario::Storm) {
+        let _ = writeln!(
+            o,
+            "  handshakes {} ({:.0}/s in window)",
+            c.handshakes, rep.rates.handshakes_per_s
+        );
+    }
     latency_row(&mut o, "upgrade time", &rep.handshake_us);
     latency_row(&mut o, "reconnect", &rep.reconnect_us);
     if matches!(rep.scenario, Scenario::Echo | Scenario::Fanout) {
-        let what = if rep.scenario == Scenario::Echo { "round trips" } else { "deliveries" };
+        let what = if rep.scenario == Scenario::Echo {
+            "round trips"
+        } else {
+            "deliveries"
+        };
         let _ = writeln!(o, "messages");
         let _ = writeln!(
             o,
@@ -386,12 +450,20 @@ pub fn table(rep: &Report, with_timeline: bool) -> String {
             c.lost, c.duplicated, c.reordered, c.corrupted, c.misrouted
         );
         latency_row(&mut o, "latency", &rep.latency_us);
+        latency_row(&mut o, "  from send", &rep.service_us);
         latency_row(&mut o, "send lag", &rep.send_lag_us);
     }
     if let Some(s) = &rep.server {
         let _ = writeln!(o, "server (pid {})", s.pid);
-        let per = s.cpu_us_per_unit.map(|u| format!("  {u:.2} µs CPU per {}", s.unit)).unwrap_or_default();
-        let _ = writeln!(o, "  cpu {:.2}s ({:.0}% of a core){per}", s.cpu_s, s.cpu_pct);
+        let per = s
+            .cpu_us_per_unit
+            .map(|u| format!("  {u:.2} µs CPU per {}", s.unit))
+            .unwrap_or_default();
+        let _ = writeln!(
+            o,
+            "  cpu {:.2}s ({:.0}% of a core){per}",
+            s.cpu_s, s.cpu_pct
+        );
         let _ = writeln!(
             o,
             "  rss before {} KiB  at start {} KiB  at end {} KiB",
@@ -400,19 +472,32 @@ pub fn table(rep: &Report, with_timeline: bool) -> String {
             s.rss_end / 1024
         );
         if let Some(b) = s.rss_per_conn {
-            let pss = s.pss_per_conn.map(|p| format!(" (pss {p:.0})")).unwrap_or_default();
+            let pss = s
+                .pss_per_conn
+                .map(|p| format!(" (pss {p:.0})"))
+                .unwrap_or_default();
             let _ = writeln!(o, "  resident bytes per connection {b:.0}{pss}");
         }
     }
     let g = &rep.generator;
     let _ = writeln!(o, "generator");
-    let _ = writeln!(o, "  cpu {:.2}s of {:.1}s capacity ({:.0}%)", g.cpu_s, g.capacity_s, g.load * 100.0);
+    let _ = writeln!(
+        o,
+        "  cpu {:.2}s of {:.1}s capacity ({:.0}%)",
+        g.cpu_s,
+        g.capacity_s,
+        g.load * 100.0
+    );
     for n in &rep.notes {
         let _ = writeln!(o, "  note: {n}");
     }
     if with_timeline {
         let _ = writeln!(o, "timeline");
-        let _ = writeln!(o, "  {:>5} {:>9} {:>10} {:>10} {:>8} {:>7}", "s", "open", "sent/s", "recv/s", "hs/s", "errors");
+        let _ = writeln!(
+            o,
+            "  {:>5} {:>9} {:>10} {:>10} {:>8} {:>7}",
+            "s", "open", "sent/s", "recv/s", "hs/s", "errors"
+        );
         for t in &rep.timeline {
             let _ = writeln!(
                 o,

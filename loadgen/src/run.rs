@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use monoio::{FusionDriver, RuntimeBuilder};
 
 use crate::cli::{Args, Share, Target};
-use crate::live::{self, Live, Snapshot};
+use crate::live::{self, Live};
 use crate::scenario::{self, Plan, ThreadCtx, CLOSE_TIMEOUT};
 use crate::stats::{Counters, Histos, ProcessResult};
 use crate::sys;
@@ -35,7 +35,12 @@ pub trait Hooks {
 type ThreadOutput = (Counters, Histos, &'static str);
 
 /// Run process part `share` of the scenario with `args.threads` threads.
-pub fn run_process(args: &Args, share: Share, hooks: &mut dyn Hooks, show_progress: bool) -> Result<ProcessResult, String> {
+pub fn run_process(
+    args: &Args,
+    share: Share,
+    hooks: &mut dyn Hooks,
+    show_progress: bool,
+) -> Result<ProcessResult, String> {
     let target = Target::parse(&args.url)?;
     let threads = args.threads;
     let my_conns = share.range(args.total_conns()).count() as u64;
@@ -56,7 +61,13 @@ pub fn run_process(args: &Args, share: Share, hooks: &mut dyn Hooks, show_progre
     });
     let lives: Vec<Arc<Live>> = (0..threads).map(|_| Arc::new(Live::default())).collect();
     let handles = (0..threads)
-        .map(|i| spawn_thread(plan.clone(), Share { i, k: threads }, lives[i as usize].clone()))
+        .map(|i| {
+            spawn_thread(
+                plan.clone(),
+                Share { i, k: threads },
+                lives[i as usize].clone(),
+            )
+        })
         .collect::<Result<Vec<_>, String>>()?;
 
     let name = args.scenario.name();
@@ -69,7 +80,13 @@ pub fn run_process(args: &Args, share: Share, hooks: &mut dyn Hooks, show_progre
         if show_progress && shown.elapsed() >= Duration::from_millis(500) {
             shown = Instant::now();
             let s = live::snapshot(&lives);
-            live::progress(name, "connect", t0.elapsed().as_secs_f64(), &s, &Default::default());
+            live::progress(
+                name,
+                "connect",
+                t0.elapsed().as_secs_f64(),
+                &s,
+                &Default::default(),
+            );
         }
     }
     hooks.ready()?;
@@ -86,7 +103,7 @@ pub fn run_process(args: &Args, share: Share, hooks: &mut dyn Hooks, show_progre
     let mut cpu0 = 0.0;
     let mut cpu_s = 0.0;
     let mut timeline = Vec::new();
-    let mut prev = Snapshot::default();
+    let mut prev = live::snapshot(&lives);
     let mut next_tick = go + Duration::from_secs(1);
     while !all_done(&handles) || !ended {
         let now = Instant::now();
@@ -107,7 +124,13 @@ pub fn run_process(args: &Args, share: Share, hooks: &mut dyn Hooks, show_progre
             prev = snap;
             next_tick += Duration::from_secs(1);
             if show_progress {
-                let phase = if !started { "warmup" } else if !ended { "measure" } else { "finish" };
+                let phase = if !started {
+                    "warmup"
+                } else if !ended {
+                    "measure"
+                } else {
+                    "finish"
+                };
                 live::progress(name, phase, (now - go).as_secs_f64(), &snap, &tick);
             }
         }
@@ -127,16 +150,32 @@ pub fn run_process(args: &Args, share: Share, hooks: &mut dyn Hooks, show_progre
         live::clear_progress();
     }
 
-    let mut result = ProcessResult { timeline, cpu_s, threads, ..ProcessResult::default() };
+    let mut result = ProcessResult {
+        timeline,
+        cpu_s,
+        threads,
+        ..ProcessResult::default()
+    };
     for h in handles {
-        let (counters, histos, driver) = h.join().map_err(|_| "a generator thread panicked".to_string())?;
-        result.merge(&ProcessResult { counters, histos, driver: driver.into(), ..ProcessResult::default() });
+        let (counters, histos, driver) = h
+            .join()
+            .map_err(|_| "a generator thread panicked".to_string())?;
+        result.merge(&ProcessResult {
+            counters,
+            histos,
+            driver: driver.into(),
+            ..ProcessResult::default()
+        });
     }
     Ok(result)
 }
 
 /// Start runtime thread `share` (pinned if `--cpu` says so).
-fn spawn_thread(plan: Arc<Plan>, share: Share, live: Arc<Live>) -> Result<JoinHandle<ThreadOutput>, String> {
+fn spawn_thread(
+    plan: Arc<Plan>,
+    share: Share,
+    live: Arc<Live>,
+) -> Result<JoinHandle<ThreadOutput>, String> {
     std::thread::Builder::new()
         .name(format!("load-{}", share.i))
         .spawn(move || {
@@ -149,7 +188,11 @@ fn spawn_thread(plan: Arc<Plan>, share: Share, live: Arc<Live>) -> Result<JoinHa
                 .build()
                 .expect("build a monoio runtime");
             rt.block_on(async move {
-                let driver = if monoio::utils::is_legacy() { "epoll" } else { "io_uring" };
+                let driver = if monoio::utils::is_legacy() {
+                    "epoll"
+                } else {
+                    "io_uring"
+                };
                 let ctx = std::rc::Rc::new(ThreadCtx::new(plan, share, live));
                 scenario::run_thread(ctx.clone()).await;
                 let counters = ctx.counters.take();

@@ -133,7 +133,13 @@ impl Hist {
     /// The percentiles the report prints.
     pub fn summary(&self) -> Summary {
         let h = &self.0;
-        let q = |q: f64| if h.is_empty() { 0 } else { h.value_at_quantile(q) };
+        let q = |q: f64| {
+            if h.is_empty() {
+                0
+            } else {
+                h.value_at_quantile(q)
+            }
+        };
         Summary {
             count: h.len(),
             p50: q(0.5),
@@ -168,7 +174,8 @@ impl<'de> Deserialize<'de> for Hist {
         // Re-home into our bounds so merging never fails on a range mismatch.
         let mut out = Hist::default();
         for v in h.iter_recorded() {
-            out.0.saturating_record_n(v.value_iterated_to().clamp(1, MAX_US), v.count_at_value());
+            out.0
+                .saturating_record_n(v.value_iterated_to().clamp(1, MAX_US), v.count_at_value());
         }
         Ok(out)
     }
@@ -196,8 +203,12 @@ pub struct Summary {
 /// Every histogram of a run.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Histos {
-    /// Delivery or round-trip latency from the intended send time.
+    /// Delivery or round-trip latency from the intended send time (the
+    /// schedule): includes any delay on our side, hides no stall.
     pub latency: Hist,
+    /// The same from the actual send time: the server and the network only,
+    /// without the generator's timer granularity.
+    pub service: Hist,
     /// How late messages left compared with the schedule.
     pub send_lag: Hist,
     /// TCP connect + upgrade time.
@@ -210,6 +221,7 @@ impl Histos {
     /// Add every histogram of `other`.
     pub fn merge(&mut self, other: &Histos) {
         self.latency.merge(&other.latency);
+        self.service.merge(&other.service);
         self.send_lag.merge(&other.send_lag);
         self.handshake.merge(&other.handshake);
         self.reconnect.merge(&other.reconnect);
@@ -237,7 +249,10 @@ pub struct Tick {
 pub fn merge_timelines(into: &mut Vec<Tick>, other: &[Tick]) {
     if into.len() < other.len() {
         let start = into.len();
-        into.extend(other[start..].iter().map(|t| Tick { t: t.t, ..Tick::default() }));
+        into.extend(other[start..].iter().map(|t| Tick {
+            t: t.t,
+            ..Tick::default()
+        }));
     }
     for (a, b) in into.iter_mut().zip(other) {
         a.open += b.open;
@@ -305,9 +320,16 @@ mod tests {
 
     #[test]
     fn counters_and_timelines_add() {
-        let mut a = Counters { sent: 2, ..Counters::default() };
+        let mut a = Counters {
+            sent: 2,
+            ..Counters::default()
+        };
         Counters::bump(&mut a.conn_failures, "refused");
-        let mut b = Counters { sent: 3, lost: 1, ..Counters::default() };
+        let mut b = Counters {
+            sent: 3,
+            lost: 1,
+            ..Counters::default()
+        };
         Counters::bump(&mut b.conn_failures, "refused");
         Counters::bump(&mut b.errors, "reset");
         a.merge(&b);
@@ -315,8 +337,26 @@ mod tests {
         assert_eq!(a.conn_failures["refused"], 2);
         assert_eq!(Counters::total(&a.errors), 1);
 
-        let mut t = vec![Tick { t: 1, sent: 1, ..Tick::default() }];
-        merge_timelines(&mut t, &[Tick { t: 1, sent: 2, ..Tick::default() }, Tick { t: 2, open: 4, ..Tick::default() }]);
+        let mut t = vec![Tick {
+            t: 1,
+            sent: 1,
+            ..Tick::default()
+        }];
+        merge_timelines(
+            &mut t,
+            &[
+                Tick {
+                    t: 1,
+                    sent: 2,
+                    ..Tick::default()
+                },
+                Tick {
+                    t: 2,
+                    open: 4,
+                    ..Tick::default()
+                },
+            ],
+        );
         assert_eq!(t.len(), 2);
         assert_eq!((t[0].sent, t[1].open, t[1].t), (3, 4, 2));
     }

@@ -6,19 +6,25 @@ use std::io::IsTerminal;
 /// Each connection is one descriptor, and the soft default (often 1024) would
 /// otherwise cap a run long before the hard limit does.
 pub fn raise_nofile() -> u64 {
-    let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
     // SAFETY: lim is a valid rlimit the kernel writes into.
     if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0 {
         return 0;
     }
     if lim.rlim_cur < lim.rlim_max {
-        let raised = libc::rlimit { rlim_cur: lim.rlim_max, rlim_max: lim.rlim_max };
+        let raised = libc::rlimit {
+            rlim_cur: lim.rlim_max,
+            rlim_max: lim.rlim_max,
+        };
         // SAFETY: raised is a valid rlimit read by the kernel.
         if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raised) } == 0 {
-            return raised.rlim_cur as u64;
+            return raised.rlim_cur;
         }
     }
-    lim.rlim_cur as u64
+    lim.rlim_cur
 }
 
 /// User + system CPU seconds this process has used so far (all threads).
@@ -44,7 +50,10 @@ pub fn pin_current_thread(cpu: usize) {
         libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set)
     };
     if rc != 0 {
-        eprintln!("ringcast-load: cannot pin a thread to cpu {cpu}: {}", std::io::Error::last_os_error());
+        eprintln!(
+            "ringcast-load: cannot pin a thread to cpu {cpu}: {}",
+            std::io::Error::last_os_error()
+        );
     }
 }
 

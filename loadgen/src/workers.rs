@@ -19,7 +19,11 @@ use crate::stats::ProcessResult;
 type Line = (usize, Option<String>);
 
 /// Run `args.procs` workers and merge their results.
-pub fn run_workers(args: &Args, hooks: &mut dyn Hooks, show_progress: bool) -> Result<ProcessResult, String> {
+pub fn run_workers(
+    args: &Args,
+    hooks: &mut dyn Hooks,
+    show_progress: bool,
+) -> Result<ProcessResult, String> {
     let k = args.procs as usize;
     let exe = std::env::current_exe().map_err(|e| format!("cannot find own executable: {e}"))?;
     let (tx, rx) = mpsc::channel::<Line>();
@@ -103,7 +107,11 @@ pub fn run_workers(args: &Args, hooks: &mut dyn Hooks, show_progress: bool) -> R
         }
         if show_progress {
             let done = results.iter().filter(|r| r.is_some()).count();
-            eprint!("\r\x1b[2K[{}] {:5.1}s  workers {k}  finished {done}", args.scenario.name(), (now - go).as_secs_f64());
+            eprint!(
+                "\r\x1b[2K[{}] {:5.1}s  workers {k}  finished {done}",
+                args.scenario.name(),
+                (now - go).as_secs_f64()
+            );
         }
         let mut wait = Duration::from_millis(200);
         for t in [start, end] {
@@ -132,7 +140,9 @@ pub fn run_workers(args: &Args, hooks: &mut dyn Hooks, show_progress: bool) -> R
 
 /// Store worker `i`'s `result <json>` line; other lines are an error.
 fn take_result(results: &mut [Option<ProcessResult>], i: usize, line: &str) -> Result<(), String> {
-    let json = line.strip_prefix("result ").ok_or_else(|| format!("worker {i} printed {line:?}"))?;
+    let json = line
+        .strip_prefix("result ")
+        .ok_or_else(|| format!("worker {i} printed {line:?}"))?;
     let r = serde_json::from_str(json).map_err(|e| format!("worker {i}: bad result: {e}"))?;
     results[i] = Some(r);
     Ok(())
@@ -153,7 +163,9 @@ impl Hooks for WorkerHooks {
         println!("ready");
         std::io::stdout().flush().map_err(|e| e.to_string())?;
         let mut line = String::new();
-        std::io::stdin().read_line(&mut line).map_err(|e| e.to_string())?;
+        std::io::stdin()
+            .read_line(&mut line)
+            .map_err(|e| e.to_string())?;
         if line.trim() == "go" {
             Ok(())
         } else {
@@ -166,7 +178,7 @@ impl Hooks for WorkerHooks {
 pub fn print_result(result: &ProcessResult) -> Result<(), String> {
     let json = serde_json::to_string(result).map_err(|e| e.to_string())?;
     let mut out = std::io::stdout().lock();
-    writeln!(out, "result {json}").and_then(|_| out.flush()).map_err(|e| e.to_string())
+    writeln!(out, "result {json}")
+        .and_then(|_| out.flush())
+        .map_err(|e| e.to_string())
 }
-
-

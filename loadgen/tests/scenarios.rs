@@ -19,7 +19,15 @@ fn pid() -> String {
 
 /// Flags every test shares: short phases, JSON, two threads unless given.
 fn short<'a>(extra: &[&'a str]) -> Vec<&'a str> {
-    let mut v = vec!["--json", "--warmup", "300ms", "--duration", "1500ms", "--grace", "1s"];
+    let mut v = vec![
+        "--json",
+        "--warmup",
+        "300ms",
+        "--duration",
+        "1500ms",
+        "--grace",
+        "1s",
+    ];
     if !extra.contains(&"--threads") {
         v.extend(["--threads", "2"]);
     }
@@ -47,7 +55,15 @@ fn fanout_against_a_correct_server_is_clean() {
     let r = fanout(&server, &["--server-pid", &pid, "--pubs", "2"]);
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
     assert_eq!(r.json["clean"], true);
-    for c in ["lost", "duplicated", "reordered", "corrupted", "misrouted", "conns_dropped", "unclean_closes"] {
+    for c in [
+        "lost",
+        "duplicated",
+        "reordered",
+        "corrupted",
+        "misrouted",
+        "conns_dropped",
+        "unclean_closes",
+    ] {
         assert_eq!(r.counter(c), 0, "{c}");
     }
     assert_eq!(r.counter("conns_opened"), 24);
@@ -70,7 +86,10 @@ fn fanout_counts_dropped_deliveries_as_lost() {
     assert_eq!(r.json["clean"], false);
     let (lost, expected) = (r.counter("lost"), r.counter("expected"));
     // Every 10th delivery is skipped: about 10% lost.
-    assert!(lost * 100 >= expected * 8 && lost * 100 <= expected * 12, "lost {lost} of {expected}");
+    assert!(
+        lost * 100 >= expected * 8 && lost * 100 <= expected * 12,
+        "lost {lost} of {expected}"
+    );
     assert_eq!(r.counter("corrupted"), 0);
     assert_eq!(r.counter("duplicated"), 0);
 }
@@ -103,12 +122,20 @@ fn a_server_that_dies_mid_run_is_reported() {
     assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
     assert_eq!(r.counter("conns_dropped"), 24);
     assert!(r.counter("received") > 0);
-    assert!(r.json["problems"].as_array().unwrap().iter().any(|p| p.as_str().unwrap().contains("dropped")));
+    assert!(r.json["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|p| p.as_str().unwrap().contains("dropped")));
 }
 
 #[test]
 fn nothing_listening_is_refused() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let url = format!("ws://127.0.0.1:{port}/echo");
     let r = run_load(&short(&["echo", "--url", &url, "--conns", "5"]), LIMIT);
     assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
@@ -119,7 +146,12 @@ fn nothing_listening_is_refused() {
 fn echo_at_a_fixed_rate_is_clean() {
     let server = Server::start(Fault::None);
     let url = format!("{}/echo", server.base);
-    let r = run_load(&short(&["echo", "--url", &url, "--conns", "20", "--rate", "1000", "--window", "2"]), LIMIT);
+    let r = run_load(
+        &short(&[
+            "echo", "--url", &url, "--conns", "20", "--rate", "1000", "--window", "2",
+        ]),
+        LIMIT,
+    );
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
     let sent = r.counter("sent");
     assert!(sent >= 1500, "sent {sent}");
@@ -133,7 +165,12 @@ fn echo_at_a_fixed_rate_is_clean() {
 fn echo_closed_loop_is_clean() {
     let server = Server::start(Fault::None);
     let url = format!("{}/echo", server.base);
-    let r = run_load(&short(&["echo", "--url", &url, "--conns", "8", "--rate", "0", "--window", "4"]), LIMIT);
+    let r = run_load(
+        &short(&[
+            "echo", "--url", &url, "--conns", "8", "--rate", "0", "--window", "4",
+        ]),
+        LIMIT,
+    );
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
     assert!(r.counter("received") > 100);
     assert_eq!(r.counter("received"), r.counter("sent"));
@@ -144,10 +181,27 @@ fn idle_connections_stay_up_and_are_measured() {
     let server = Server::start(Fault::None);
     let url = format!("{}/room/{{room}}", server.base);
     let pid = pid();
-    let r = run_load(&short(&["idle", "--url", &url, "--conns", "40", "--ramp", "200", "--server-pid", &pid]), LIMIT);
+    let r = run_load(
+        &short(&[
+            "idle",
+            "--url",
+            &url,
+            "--conns",
+            "40",
+            "--ramp",
+            "200",
+            "--server-pid",
+            &pid,
+        ]),
+        LIMIT,
+    );
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
     assert_eq!(r.counter("stayed_up"), 40);
-    assert!(r.json["server"]["rss_per_conn"].as_f64().is_some(), "{}", r.stdout);
+    assert!(
+        r.json["server"]["rss_per_conn"].as_f64().is_some(),
+        "{}",
+        r.stdout
+    );
 }
 
 #[test]
@@ -176,12 +230,25 @@ fn storm_brings_everyone_back() {
 #[test]
 fn worker_processes_and_source_addresses_merge_into_one_result() {
     let server = Server::start(Fault::None);
-    let r = fanout(&server, &["--procs", "2", "--threads", "1", "--source-ips", "127.0.0.1-127.0.0.3"]);
+    let r = fanout(
+        &server,
+        &[
+            "--procs",
+            "2",
+            "--threads",
+            "1",
+            "--source-ips",
+            "127.0.0.1-127.0.0.3",
+        ],
+    );
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
     assert_eq!(r.counter("conns_opened"), 24);
     let sent = r.counter("sent");
     assert_eq!(r.counter("received"), sent * 6);
     // Both workers' histograms arrive merged.
     assert!(r.json["latency_us"]["count"].as_u64().unwrap() > sent);
-    assert_eq!(r.json["generator"]["capacity_s"].as_f64().unwrap(), 2.0 * 1.5);
+    assert_eq!(
+        r.json["generator"]["capacity_s"].as_f64().unwrap(),
+        2.0 * 1.5
+    );
 }

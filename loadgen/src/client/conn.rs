@@ -16,7 +16,9 @@ use monoio::buf::{IoBuf, IoBufMut};
 use monoio::io::{AsyncReadRent, AsyncWriteRent, OwnedReadHalf, OwnedWriteHalf, Splitable};
 use monoio::net::TcpStream;
 use ringcast_protocol::frame::{encode_into, Decoded, FrameDecoder, OpCode, Role};
-use ringcast_protocol::handshake::client::{key_from_bytes, parse_response, write_request, ParsedResponse};
+use ringcast_protocol::handshake::client::{
+    key_from_bytes, parse_response, write_request, ParsedResponse,
+};
 use ringcast_protocol::{CloseCode, Error as WsError, Message, MessageAssembler, MessageLimits};
 
 use super::registry::{Registered, Registry};
@@ -62,7 +64,13 @@ pub struct Ws {
 pub async fn open(reg: &Rc<Registry>, dial: &Dial<'_>) -> Result<Ws, Fail> {
     let stream = connect_socket(dial.addr, dial.source).map_err(io_fail)?;
     let slot = reg.add(stream.as_raw_fd(), Some(dial.deadline));
-    let timed_out = |slot: &Registered, stage: &'static str, e: Fail| if slot.expired() { Fail(Cow::Borrowed(stage)) } else { e };
+    let timed_out = |slot: &Registered, stage: &'static str, e: Fail| {
+        if slot.expired() {
+            Fail(Cow::Borrowed(stage))
+        } else {
+            e
+        }
+    };
 
     // A non-blocking connect completes when the socket turns writable;
     // SO_ERROR then tells success from failure.
@@ -87,7 +95,13 @@ pub async fn open(reg: &Rc<Registry>, dial: &Dial<'_>) -> Result<Ws, Fail> {
         let (res, b) = read_more(&mut stream, buf, 1024).await;
         buf = b;
         match res {
-            Ok(0) => return Err(timed_out(&slot, "handshake_timeout", Fail(Cow::Borrowed("closed_during_handshake")))),
+            Ok(0) => {
+                return Err(timed_out(
+                    &slot,
+                    "handshake_timeout",
+                    Fail(Cow::Borrowed("closed_during_handshake")),
+                ))
+            }
             Ok(_) => {}
             Err(e) => return Err(timed_out(&slot, "handshake_timeout", io_fail(e))),
         }
@@ -101,7 +115,9 @@ pub async fn open(reg: &Rc<Registry>, dial: &Dial<'_>) -> Result<Ws, Fail> {
                 slot.set_deadline(None);
                 return Ok(Ws { stream, buf, slot });
             }
-            Err(WsError::UnexpectedStatus(code)) => return Err(Fail(Cow::Owned(format!("http_{code}")))),
+            Err(WsError::UnexpectedStatus(code)) => {
+                return Err(Fail(Cow::Owned(format!("http_{code}"))))
+            }
             Err(e) => return Err(Fail(Cow::Borrowed(e.kind()))),
         }
     }
@@ -144,7 +160,15 @@ fn socket_error(fd: RawFd) -> Option<io::Error> {
     let mut err: libc::c_int = 0;
     let mut len = std::mem::size_of::<libc::c_int>() as libc::socklen_t;
     // SAFETY: valid fd; err and len are valid for writes of their sizes.
-    let rc = unsafe { libc::getsockopt(fd, libc::SOL_SOCKET, libc::SO_ERROR, (&mut err as *mut libc::c_int).cast(), &mut len) };
+    let rc = unsafe {
+        libc::getsockopt(
+            fd,
+            libc::SOL_SOCKET,
+            libc::SO_ERROR,
+            (&mut err as *mut libc::c_int).cast(),
+            &mut len,
+        )
+    };
     if rc != 0 {
         Some(io::Error::last_os_error())
     } else if err != 0 {
@@ -190,7 +214,11 @@ async fn write_all<W: AsyncWriteRent, B: IoBuf>(w: &mut W, buf: B) -> (io::Resul
 }
 
 /// Read once, appending to `buf` after making room for at least `want` bytes.
-async fn read_more<R: AsyncReadRent>(r: &mut R, mut buf: Vec<u8>, want: usize) -> (io::Result<usize>, Vec<u8>) {
+async fn read_more<R: AsyncReadRent>(
+    r: &mut R,
+    mut buf: Vec<u8>,
+    want: usize,
+) -> (io::Result<usize>, Vec<u8>) {
     if buf.capacity() - buf.len() < want {
         buf.reserve(want);
     }
@@ -249,7 +277,13 @@ impl Conn {
         let writer = Rc::new(Writer::new(mask_seed));
         let writer_task = monoio::spawn(run_writer(writer.clone(), write));
         slot.set_writer(writer.clone());
-        Conn { read, buf, writer, writer_task, slot }
+        Conn {
+            read,
+            buf,
+            writer,
+            writer_task,
+            slot,
+        }
     }
 
     /// The connection's registry entry (deadlines, shutdown).
@@ -275,7 +309,11 @@ impl Conn {
             let now = Instant::now();
             while off < buf.len() {
                 let (header, payload, consumed) = match decoder.decode(&mut buf[off..]) {
-                    Ok(Decoded::Frame { header, payload, consumed }) => (header, payload, consumed),
+                    Ok(Decoded::Frame {
+                        header,
+                        payload,
+                        consumed,
+                    }) => (header, payload, consumed),
                     Ok(Decoded::NeedMore(n)) => {
                         want = n;
                         break;
@@ -297,9 +335,13 @@ impl Conn {
                     Ok(Some(Message::Close(c))) => {
                         let by_peer = !self.writer.closing();
                         if by_peer {
-                            self.writer.close(c.map_or(CloseCode::NORMAL, |(code, _)| code));
+                            self.writer
+                                .close(c.map_or(CloseCode::NORMAL, |(code, _)| code));
                         }
-                        done = Some(End::Closed { by_peer, code: c.map(|(code, _)| code.0) });
+                        done = Some(End::Closed {
+                            by_peer,
+                            code: c.map(|(code, _)| code.0),
+                        });
                         break;
                     }
                     Err(e) => {
@@ -332,7 +374,13 @@ impl Conn {
     /// can close), stop the writer once it has flushed, and wait for it, so
     /// no socket outlives the run.
     pub async fn finish(self) {
-        let Conn { read, buf, writer, writer_task, slot } = self;
+        let Conn {
+            read,
+            buf,
+            writer,
+            writer_task,
+            slot,
+        } = self;
         drop(slot);
         drop(read);
         drop(buf);
@@ -376,10 +424,17 @@ impl Writer {
     /// Queue one frame (masked, as a client must). Returns false when the
     /// connection is closing or broken and the frame was not queued.
     pub fn send(&self, opcode: OpCode, payload: &[u8]) -> bool {
-        if self.finished.get() || self.failed.get() || (self.closing.get() && !opcode.is_control()) {
+        if self.finished.get() || self.failed.get() || (self.closing.get() && !opcode.is_control())
+        {
             return false;
         }
-        encode_into(&mut self.pending.borrow_mut(), opcode, true, payload, Some(self.mask()));
+        encode_into(
+            &mut self.pending.borrow_mut(),
+            opcode,
+            true,
+            payload,
+            Some(self.mask()),
+        );
         self.wake.notify();
         true
     }
@@ -390,7 +445,13 @@ impl Writer {
             return;
         }
         let payload = code.0.to_be_bytes();
-        encode_into(&mut self.pending.borrow_mut(), OpCode::Close, true, &payload, Some(self.mask()));
+        encode_into(
+            &mut self.pending.borrow_mut(),
+            OpCode::Close,
+            true,
+            &payload,
+            Some(self.mask()),
+        );
         self.wake.notify();
     }
 

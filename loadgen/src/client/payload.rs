@@ -1,4 +1,4 @@
-//! The checked message payload. Every message starts with a 32-byte header:
+//! The checked message payload. Every message starts with a 40-byte header:
 //!
 //! | bytes | field |
 //! |---|---|
@@ -6,7 +6,8 @@
 //! | 4..8 | stream id (publisher, or echo connection), u32 LE |
 //! | 8..16 | sequence number within the stream, u64 LE |
 //! | 16..24 | intended send time, ns since the process's clock base, u64 LE |
-//! | 24..32 | checksum of bytes 0..24 and 32.., u64 LE |
+//! | 24..32 | actual send time, same clock, u64 LE |
+//! | 32..40 | checksum of bytes 0..32 and 40.., u64 LE |
 //!
 //! followed by filler bytes derived from the stream id. Any single changed
 //! byte changes the checksum (each hashing step is a bijection of its input
@@ -14,7 +15,7 @@
 //! reordering, which it reads from the intact sequence numbers.
 
 /// Bytes taken by the header; the smallest allowed payload.
-pub const HEADER_LEN: usize = 32;
+pub const HEADER_LEN: usize = 40;
 const MAGIC: [u8; 4] = *b"rcL1";
 
 /// The fields a receiver needs from an intact payload.
@@ -26,10 +27,12 @@ pub struct Stamp {
     pub seq: u64,
     /// When the schedule wanted it sent, ns since the clock base.
     pub intended_ns: u64,
+    /// When it was actually queued for sending, same clock.
+    pub sent_ns: u64,
 }
 
 /// A reusable payload for one stream: the filler and its hash are computed
-/// once, so stamping a message costs a header write and a 24-byte hash.
+/// once, so stamping a message costs a header write and a 32-byte hash.
 #[derive(Debug, Clone)]
 pub struct Template {
     buf: Vec<u8>,
@@ -61,8 +64,9 @@ impl Template {
         h[4..8].copy_from_slice(&stamp.stream.to_le_bytes());
         h[8..16].copy_from_slice(&stamp.seq.to_le_bytes());
         h[16..24].copy_from_slice(&stamp.intended_ns.to_le_bytes());
-        let sum = combine(hash(&h[0..24]), self.filler_hash);
-        h[24..32].copy_from_slice(&sum.to_le_bytes());
+        h[24..32].copy_from_slice(&stamp.sent_ns.to_le_bytes());
+        let sum = combine(hash(&h[0..32]), self.filler_hash);
+        h[32..40].copy_from_slice(&sum.to_le_bytes());
         &self.buf
     }
 }
@@ -73,15 +77,17 @@ pub fn check(payload: &[u8]) -> Option<Stamp> {
     if payload.len() < HEADER_LEN || payload[0..4] != MAGIC {
         return None;
     }
-    let word = |r: std::ops::Range<usize>| u64::from_le_bytes(payload[r].try_into().expect("8 bytes"));
-    let sum = combine(hash(&payload[0..24]), hash(&payload[HEADER_LEN..]));
-    if sum != word(24..32) {
+    let word =
+        |r: std::ops::Range<usize>| u64::from_le_bytes(payload[r].try_into().expect("8 bytes"));
+    let sum = combine(hash(&payload[0..32]), hash(&payload[HEADER_LEN..]));
+    if sum != word(32..40) {
         return None;
     }
     Some(Stamp {
         stream: u32::from_le_bytes(payload[4..8].try_into().expect("4 bytes")),
         seq: word(8..16),
         intended_ns: word(16..24),
+        sent_ns: word(24..32),
     })
 }
 
@@ -95,7 +101,8 @@ fn hash(bytes: &[u8]) -> u64 {
     let mut h = (bytes.len() as u64).wrapping_mul(K);
     let mut chunks = bytes.chunks_exact(8);
     for c in &mut chunks {
-        h = (h.rotate_left(23) ^ u64::from_le_bytes(c.try_into().expect("8 bytes"))).wrapping_mul(K);
+        h = (h.rotate_left(23) ^ u64::from_le_bytes(c.try_into().expect("8 bytes")))
+            .wrapping_mul(K);
     }
     let rest = chunks.remainder();
     if !rest.is_empty() {
@@ -116,9 +123,14 @@ mod tests {
 
     #[test]
     fn every_single_byte_change_is_caught() {
-        for len in [32usize, 33, 64, 100] {
+        for len in [40usize, 41, 64, 100] {
             let mut t = Template::new(7, len);
-            let stamp = Stamp { stream: 7, seq: 42, intended_ns: 123_456 };
+            let stamp = Stamp {
+                stream: 7,
+                seq: 42,
+                intended_ns: 123_456,
+                sent_ns: 124_000,
+            };
             let good = t.stamp(stamp).to_vec();
             assert_eq!(check(&good), Some(stamp));
             for i in 0..len {
@@ -134,8 +146,22 @@ mod tests {
 
     #[test]
     fn streams_differ_in_filler() {
-        let a = Template::new(1, 64).stamp(Stamp { stream: 1, seq: 0, intended_ns: 0 }).to_vec();
-        let b = Template::new(2, 64).stamp(Stamp { stream: 2, seq: 0, intended_ns: 0 }).to_vec();
-        assert_ne!(a[32..], b[32..]);
+        let a = Template::new(1, 64)
+            .stamp(Stamp {
+                stream: 1,
+                seq: 0,
+                intended_ns: 0,
+                sent_ns: 0,
+            })
+            .to_vec();
+        let b = Template::new(2, 64)
+            .stamp(Stamp {
+                stream: 2,
+                seq: 0,
+                intended_ns: 0,
+                sent_ns: 0,
+            })
+            .to_vec();
+        assert_ne!(a[HEADER_LEN..], b[HEADER_LEN..]);
     }
 }

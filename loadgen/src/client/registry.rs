@@ -39,7 +39,12 @@ pub struct Registered {
 impl Registry {
     /// Register `fd`.
     pub fn add(self: &Rc<Self>, fd: RawFd, deadline: Option<Instant>) -> Registered {
-        let slot = Slot { fd, deadline, expired: false, writer: None };
+        let slot = Slot {
+            fd,
+            deadline,
+            expired: false,
+            writer: None,
+        };
         let mut slots = self.slots.borrow_mut();
         let idx = match self.free.borrow_mut().pop() {
             Some(i) => {
@@ -51,7 +56,10 @@ impl Registry {
                 slots.len() - 1
             }
         };
-        Registered { reg: self.clone(), idx }
+        Registered {
+            reg: self.clone(),
+            idx,
+        }
     }
 
     /// Shut down every socket whose deadline has passed.
@@ -114,7 +122,9 @@ impl Registered {
 
     /// Whether the socket was shut down by a deadline or `shutdown_all`.
     pub fn expired(&self) -> bool {
-        self.reg.slots.borrow()[self.idx].as_ref().is_some_and(|s| s.expired)
+        self.reg.slots.borrow()[self.idx]
+            .as_ref()
+            .is_some_and(|s| s.expired)
     }
 }
 

@@ -99,7 +99,10 @@ mod tests {
         for s in 0..1000 {
             assert_eq!(t.arrive(s), Arrival::New);
         }
-        assert_eq!((t.unique, t.duplicated, t.reordered, t.lost(1000)), (1000, 0, 0, 0));
+        assert_eq!(
+            (t.unique, t.duplicated, t.reordered, t.lost(1000)),
+            (1000, 0, 0, 0)
+        );
     }
 
     #[test]

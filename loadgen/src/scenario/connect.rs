@@ -28,7 +28,8 @@ pub async fn run(ctx: Rc<ThreadCtx>) {
                         continue;
                     };
                     conn.writer.close(CloseCode::NORMAL);
-                    conn.slot().set_deadline(Some(Instant::now() + CLOSE_TIMEOUT));
+                    conn.slot()
+                        .set_deadline(Some(Instant::now() + CLOSE_TIMEOUT));
                     let end = conn.read(|_, _| {}).await;
                     ctx.ended(conn, end, false).await;
                 }

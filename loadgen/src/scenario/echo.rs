@@ -73,7 +73,9 @@ pub async fn run(ctx: Rc<ThreadCtx>) {
                     all.push(ec.clone());
                     all.len() as u64 - 1
                 };
-                let end = conn.read(|p, now| on_reply(&ctx, &ec, slot, sched.get(), p, now)).await;
+                let end = conn
+                    .read(|p, now| on_reply(&ctx, &ec, slot, sched.get(), p, now))
+                    .await;
                 ctx.ended(conn, end, false).await;
             }
         }
@@ -86,7 +88,11 @@ pub async fn run(ctx: Rc<ThreadCtx>) {
             // This thread's share of the total rate, spread over the
             // connections that did open.
             let rate = args.rate * (ids.end - ids.start) as f64 / args.conns as f64;
-            let s = Schedule { go: times.go, rate, of: open.len() as u64 };
+            let s = Schedule {
+                go: times.go,
+                rate,
+                of: open.len() as u64,
+            };
             sched.set(Some(s));
             pace(&ctx, &open, s, times).await;
         } else {
@@ -100,7 +106,11 @@ pub async fn run(ctx: Rc<ThreadCtx>) {
     }
     // Let replies in flight arrive, then account for what never came back.
     let grace_end = times.end + args.grace;
-    while Instant::now() < grace_end && open.iter().any(|ec| ec.in_flight.get() > 0 && !ec.writer.done()) {
+    while Instant::now() < grace_end
+        && open
+            .iter()
+            .any(|ec| ec.in_flight.get() > 0 && !ec.writer.done())
+    {
         monoio::time::sleep(Duration::from_millis(5)).await;
     }
     for ec in &open {
@@ -140,7 +150,14 @@ async fn pace(ctx: &ThreadCtx, open: &[Rc<EchoConn>], s: Schedule, times: Times)
 
 /// Send connection `ec`'s next message. Its intended time is its due time on
 /// the schedule, or `now` in closed-loop mode.
-fn send(ctx: &ThreadCtx, ec: &EchoConn, slot: u64, sched: Option<Schedule>, now: Instant, times: Times) -> bool {
+fn send(
+    ctx: &ThreadCtx,
+    ec: &EchoConn,
+    slot: u64,
+    sched: Option<Schedule>,
+    now: Instant,
+    times: Times,
+) -> bool {
     if now >= times.end || ec.writer.backlog() > super::MAX_BACKLOG {
         return false;
     }
@@ -149,8 +166,16 @@ fn send(ctx: &ThreadCtx, ec: &EchoConn, slot: u64, sched: Option<Schedule>, now:
         Some(s) => s.due(seq * s.of + slot),
         None => now,
     };
-    let stamp = Stamp { stream: ec.stream, seq, intended_ns: ctx.plan.ns(intended) };
-    if !ec.writer.send(OpCode::Binary, ec.template.borrow_mut().stamp(stamp)) {
+    let stamp = Stamp {
+        stream: ec.stream,
+        seq,
+        intended_ns: ctx.plan.ns(intended),
+        sent_ns: ctx.plan.ns(now),
+    };
+    if !ec
+        .writer
+        .send(OpCode::Binary, ec.template.borrow_mut().stamp(stamp))
+    {
         return false;
     }
     ec.sent.set(seq + 1);
@@ -160,7 +185,14 @@ fn send(ctx: &ThreadCtx, ec: &EchoConn, slot: u64, sched: Option<Schedule>, now:
 }
 
 /// A reply arrived: check it, measure it, and release the next message.
-fn on_reply(ctx: &ThreadCtx, ec: &EchoConn, slot: u64, sched: Option<Schedule>, p: &[u8], now: Instant) {
+fn on_reply(
+    ctx: &ThreadCtx,
+    ec: &EchoConn,
+    slot: u64,
+    sched: Option<Schedule>,
+    p: &[u8],
+    now: Instant,
+) {
     let Some(times) = ctx.started() else {
         return ctx.error("unsolicited_message");
     };

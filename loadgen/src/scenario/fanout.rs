@@ -52,7 +52,10 @@ pub async fn run(ctx: Rc<ThreadCtx>) {
                         .map(|p| Publisher {
                             stream: (id * pubs + p) as u32,
                             writer: RefCell::new(None),
-                            template: RefCell::new(Template::new((id * pubs + p) as u32, args.payload as usize)),
+                            template: RefCell::new(Template::new(
+                                (id * pubs + p) as u32,
+                                args.payload as usize,
+                            )),
                             sent: Cell::new(0),
                         })
                         .collect(),
@@ -98,7 +101,12 @@ pub async fn run(ctx: Rc<ThreadCtx>) {
 
     // Grace: until every delivery of what was sent has arrived (or every
     // member is gone, or time is up).
-    let expected = || rooms.iter().map(|r| r.pubs.iter().map(|p| p.sent.get()).sum::<u64>() * r.members.get()).sum::<u64>();
+    let expected = || {
+        rooms
+            .iter()
+            .map(|r| r.pubs.iter().map(|p| p.sent.get()).sum::<u64>() * r.members.get())
+            .sum::<u64>()
+    };
     let grace_end = times.end + args.grace;
     while Instant::now() < grace_end && delivered.get() < expected() && ctx.open_now() > 0 {
         monoio::time::sleep(Duration::from_millis(5)).await;
@@ -118,7 +126,11 @@ pub async fn run(ctx: Rc<ThreadCtx>) {
 /// until it drains (the lateness shows in send lag and latency).
 async fn publish(ctx: &ThreadCtx, rooms: &[Rc<Room>], times: Times) {
     let args = ctx.args();
-    let pubs: Vec<&Publisher> = rooms.iter().flat_map(|r| r.pubs.iter()).filter(|p| p.writer.borrow().is_some()).collect();
+    let pubs: Vec<&Publisher> = rooms
+        .iter()
+        .flat_map(|r| r.pubs.iter())
+        .filter(|p| p.writer.borrow().is_some())
+        .collect();
     if pubs.is_empty() {
         return sleep_until(times.end).await;
     }
@@ -137,7 +149,12 @@ async fn publish(ctx: &ThreadCtx, rooms: &[Rc<Room>], times: Times) {
             }
             let seq = j / n;
             let intended = due(j);
-            let stamp = Stamp { stream: p.stream, seq, intended_ns: ctx.plan.ns(intended) };
+            let stamp = Stamp {
+                stream: p.stream,
+                seq,
+                intended_ns: ctx.plan.ns(intended),
+                sent_ns: ctx.plan.ns(now),
+            };
             if writer.send(OpCode::Binary, p.template.borrow_mut().stamp(stamp)) {
                 p.sent.set(seq + 1);
                 ctx.record_sent(now, Some(intended), times);

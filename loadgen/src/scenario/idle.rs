@@ -12,11 +12,15 @@ pub async fn run(ctx: Rc<ThreadCtx>) {
     let rooms = args.rooms.max(1);
     let ids = ctx.my_range(args.conns);
     let tasks = ctx
-        .ramp(ids, |gid| gid % rooms, |ctx: Rc<ThreadCtx>, _gid, mut conn| async move {
-            // Whatever the server sends an idle client is read and ignored.
-            let end = conn.read(|_, _| {}).await;
-            ctx.ended(conn, end, false).await;
-        })
+        .ramp(
+            ids,
+            |gid| gid % rooms,
+            |ctx: Rc<ThreadCtx>, _gid, mut conn| async move {
+                // Whatever the server sends an idle client is read and ignored.
+                let end = conn.read(|_, _| {}).await;
+                ctx.ended(conn, end, false).await;
+            },
+        )
         .await;
     let times = ctx.wait_go().await;
     sleep_until(times.end).await;

@@ -22,9 +22,9 @@ use ringcast_protocol::CloseCode;
 use crate::cli::{Args, Scenario, Share, Target};
 use crate::client::conn::{self, Conn, Dial, End};
 use crate::client::payload::{self, Stamp};
-use crate::client::tracker::SeqTracker;
 use crate::client::registry::Registry;
 use crate::client::signal::Signal;
+use crate::client::tracker::SeqTracker;
 use crate::live::Live;
 use crate::stats::{Counters, Histos};
 
@@ -109,7 +109,9 @@ pub struct ThreadCtx {
 impl ThreadCtx {
     /// Context for thread `share` of the process.
     pub fn new(plan: Arc<Plan>, share: Share, live: Arc<Live>) -> ThreadCtx {
-        let seed = plan.base.elapsed().as_nanos() as u64 ^ (u64::from(share.i) << 32) ^ u64::from(plan.proc_share.i) << 48;
+        let seed = plan.base.elapsed().as_nanos() as u64
+            ^ (u64::from(share.i) << 32)
+            ^ u64::from(plan.proc_share.i) << 48;
         ThreadCtx {
             plan,
             share,
@@ -176,7 +178,11 @@ impl ThreadCtx {
         };
         let args = self.args();
         let go = self.plan.at(go_ns);
-        let times = Times { go, start: go + args.warmup, end: go + args.warmup + args.duration };
+        let times = Times {
+            go,
+            start: go + args.warmup,
+            end: go + args.warmup + args.duration,
+        };
         self.times.set(Some(times));
         times
     }
@@ -187,12 +193,22 @@ impl ThreadCtx {
         let args = self.args();
         let target = &self.plan.target;
         let path = target.path_for(room);
-        let source = args.source_ips.as_ref().map(|ips| ips.0[(gid % ips.0.len() as u64) as usize]);
+        let source = args
+            .source_ips
+            .as_ref()
+            .map(|ips| ips.0[(gid % ips.0.len() as u64) as usize]);
         let mut key = [0u8; 16];
         key[..8].copy_from_slice(&self.rand().to_le_bytes());
         key[8..].copy_from_slice(&self.rand().to_le_bytes());
         let t0 = Instant::now();
-        let dial = Dial { addr: target.addr, host: &target.host, path: &path, source, deadline: t0 + args.timeout, key };
+        let dial = Dial {
+            addr: target.addr,
+            host: &target.host,
+            path: &path,
+            source,
+            deadline: t0 + args.timeout,
+            key,
+        };
         self.counters.borrow_mut().conns_attempted += 1;
         match conn::open(&self.reg, &dial).await {
             Ok(ws) => {
@@ -248,7 +264,8 @@ impl ThreadCtx {
     }
 
     /// Count one message written at `now`; `intended` is its due time on a
-    /// fixed schedule (for the send-lag histogram), if there is one.
+    /// fixed schedule, if there is one (send lag is measured, like latency,
+    /// for messages due inside the window).
     pub fn record_sent(&self, now: Instant, intended: Option<Instant>, times: Times) {
         let mut c = self.counters.borrow_mut();
         c.sent += 1;
@@ -256,8 +273,11 @@ impl ThreadCtx {
             c.sent_in_window += 1;
         }
         Live::add(&self.live.sent, 1);
-        if let Some(i) = intended {
-            self.histos.borrow_mut().send_lag.record(now.saturating_duration_since(i));
+        if let Some(i) = intended.filter(|&i| times.in_window(i)) {
+            self.histos
+                .borrow_mut()
+                .send_lag
+                .record(now.saturating_duration_since(i));
         }
     }
 
@@ -279,7 +299,8 @@ impl ThreadCtx {
     }
 
     /// Count one intact, first-time delivery received at `now`, and its
-    /// latency from the intended send time when that falls in the window.
+    /// latency, from the intended and from the actual send time, when the
+    /// intended time falls in the window.
     pub fn record_delivery(&self, stamp: Stamp, now: Instant, times: Times) {
         let mut c = self.counters.borrow_mut();
         c.received += 1;
@@ -289,7 +310,10 @@ impl ThreadCtx {
         Live::add(&self.live.received, 1);
         let intended = self.plan.at(stamp.intended_ns);
         if times.in_window(intended) {
-            self.histos.borrow_mut().latency.record(now.saturating_duration_since(intended));
+            let mut h = self.histos.borrow_mut();
+            h.latency.record(now.saturating_duration_since(intended));
+            h.service
+                .record(now.saturating_duration_since(self.plan.at(stamp.sent_ns)));
         }
     }
 
@@ -315,7 +339,12 @@ impl ThreadCtx {
     /// `--connect-concurrency` handshakes in flight; `body` then runs each
     /// upgraded connection to its end on its own task. Returns once every
     /// attempt has succeeded or failed, with the tasks to join at the end.
-    pub async fn ramp<F, Fut>(self: &Rc<Self>, ids: Range<u64>, room_of: impl Fn(u64) -> u64, body: F) -> Vec<JoinHandle<()>>
+    pub async fn ramp<F, Fut>(
+        self: &Rc<Self>,
+        ids: Range<u64>,
+        room_of: impl Fn(u64) -> u64,
+        body: F,
+    ) -> Vec<JoinHandle<()>>
     where
         F: Fn(Rc<ThreadCtx>, u64, Conn) -> Fut + Clone + 'static,
         Fut: Future<Output = ()> + 'static,

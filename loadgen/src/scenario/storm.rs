@@ -29,9 +29,13 @@ pub async fn run(ctx: Rc<ThreadCtx>) {
                 loop {
                     let end = conn.read(|_, _| {}).await;
                     // Ours: cut by the storm, not by a close or the server.
-                    let ours = dropped_at.get().is_some() && conn.slot().expired() && !conn.writer.closing();
+                    let ours = dropped_at.get().is_some()
+                        && conn.slot().expired()
+                        && !conn.writer.closing();
                     ctx.ended(conn, end, ours).await;
-                    let Some(t0) = dropped_at.get().filter(|_| ours) else { return };
+                    let Some(t0) = dropped_at.get().filter(|_| ours) else {
+                        return;
+                    };
                     conn = match reconnect(&ctx, gid, gid % rooms, t0).await {
                         Some(c) => c,
                         None => return,
@@ -61,7 +65,10 @@ async fn reconnect(ctx: &ThreadCtx, gid: u64, room: u64, dropped_at: Instant) ->
         }
         if let Some(c) = ctx.dial(gid, room).await {
             ctx.counters.borrow_mut().reconnected += 1;
-            ctx.histos.borrow_mut().reconnect.record(dropped_at.elapsed());
+            ctx.histos
+                .borrow_mut()
+                .reconnect
+                .record(dropped_at.elapsed());
             return Some(c);
         }
         monoio::time::sleep(BACKOFF).await;
