@@ -35,7 +35,15 @@ impl Shard {
             return;
         }
         let limit = self.shared.config.outbound_limit;
-        if !conn.out.is_empty() && conn.out.queued_bytes() + frame.len() > limit {
+        let over = |conn: &Conn| !conn.out.is_empty() && conn.out.queued_bytes() + frame.len() > limit;
+        if over(conn) && !conn.writer_active {
+            // Frames pile up between flush points (a burst from one read, an
+            // inbox batch) while the socket may have room: the limit is for
+            // what the socket would not take, so write before judging. The
+            // connection stays marked dirty; the next flush settles it.
+            self.write_and_settle(conn);
+        }
+        if over(conn) {
             match self.shared.config.slow_consumer {
                 SlowConsumerPolicy::Disconnect => {
                     self.metrics().inc(Counter::SlowConsumerDisconnects);
