@@ -354,8 +354,9 @@ pub fn tcp_connect(addr: SocketAddr) -> TcpStream {
     stream
 }
 
-/// The same, with the client's receive buffer shrunk to about `rcvbuf`
-/// bytes before connecting (so the window the server sees is small).
+/// The same, with the client's receive buffer set to `rcvbuf` bytes before
+/// connecting (small: the server soon sees a closed window; large: room
+/// for bursts).
 pub fn tcp_connect_with_rcvbuf(addr: SocketAddr, rcvbuf: usize) -> TcpStream {
     use socket2::{Domain, Protocol, Socket, Type};
     let socket = Socket::new(Domain::IPV4, Type::STREAM, Some(Protocol::TCP)).expect("socket");
@@ -511,7 +512,12 @@ pub fn ws_connect(addr: SocketAddr, path: &str) -> Ws {
 
 /// Open a WebSocket on `path` with a tungstenite configuration.
 pub fn ws_connect_with(addr: SocketAddr, path: &str, config: Option<WebSocketConfig>) -> Ws {
-    let stream = tcp_connect(addr);
+    ws_upgrade(tcp_connect(addr), path, config)
+}
+
+/// Upgrade an open connection to a WebSocket on `path` with tungstenite.
+pub fn ws_upgrade(stream: TcpStream, path: &str, config: Option<WebSocketConfig>) -> Ws {
+    let addr = stream.peer_addr().expect("peer");
     let (ws, response) =
         tungstenite::client::client_with_config(format!("ws://{addr}{path}"), stream, config)
             .unwrap_or_else(|error| panic!("upgrade on {path} failed: {error}"));
