@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use ringcast_protocol::OpCode;
 
-use super::{sleep_until, ThreadCtx, Times};
+use super::{pace, sleep_until, Schedule, ThreadCtx, Times};
 use crate::client::conn::Writer;
 use crate::client::payload::{Stamp, Template};
 use crate::client::tracker::{Arrival, SeqTracker};
@@ -29,20 +29,9 @@ struct EchoConn {
     tracker: RefCell<SeqTracker>,
 }
 
-/// The thread's schedule: `slot` is the connection's index among the
-/// thread's open connections, `of` their number.
-#[derive(Clone, Copy)]
-struct Schedule {
-    go: Instant,
-    rate: f64,
-    of: u64,
-}
-
-impl Schedule {
-    fn due(&self, j: u64) -> Instant {
-        self.go + Duration::from_secs_f64(j as f64 / self.rate)
-    }
-}
+/// The thread's schedule and the number of connections it is dealt over:
+/// message j goes to connection j mod C as that connection's message j / C.
+type Sched = (Schedule, u64);
 
 /// Run this thread's part.
 pub async fn run(ctx: Rc<ThreadCtx>) {
@@ -50,7 +39,7 @@ pub async fn run(ctx: Rc<ThreadCtx>) {
     let rooms = args.rooms.max(1);
     let ids = ctx.my_range(args.conns);
     let conns: Rc<RefCell<Vec<Rc<EchoConn>>>> = Rc::default();
-    let sched: Rc<Cell<Option<Schedule>>> = Rc::default();
+    let sched: Rc<Cell<Option<Sched>>> = Rc::default();
     let payload_len = args.payload as usize;
     let body = {
         let conns = conns.clone();
@@ -88,13 +77,22 @@ pub async fn run(ctx: Rc<ThreadCtx>) {
             // This thread's share of the total rate, spread over the
             // connections that did open.
             let rate = args.rate * (ids.end - ids.start) as f64 / args.conns as f64;
-            let s = Schedule {
-                go: times.go,
-                rate,
-                of: open.len() as u64,
-            };
+            let s = (Schedule { go: times.go, rate }, open.len() as u64);
             sched.set(Some(s));
-            pace(&ctx, &open, s, times).await;
+            // A connection whose window is full owes the message; its next
+            // reply sends it, still stamped with its due time.
+            pace(&ctx, s.0, times, |j, _, now| {
+                let slot = j % s.1;
+                let ec = &open[slot as usize];
+                ec.due.set(j / s.1 + 1);
+                while ec.sent.get() < ec.due.get() && ec.in_flight.get() < args.window {
+                    if !send(&ctx, ec, slot, Some(s), now, times) {
+                        break;
+                    }
+                }
+                true
+            })
+            .await;
         } else {
             for (slot, ec) in open.iter().enumerate() {
                 for _ in 0..args.window {
@@ -120,41 +118,13 @@ pub async fn run(ctx: Rc<ThreadCtx>) {
     ctx.close_all(tasks).await;
 }
 
-/// The fixed schedule: wake, send everything due, sleep until the next due
-/// time. A connection whose window is full owes the message; its next reply
-/// sends it, still stamped with its due time.
-async fn pace(ctx: &ThreadCtx, open: &[Rc<EchoConn>], s: Schedule, times: Times) {
-    let mut j = 0u64;
-    loop {
-        let now = Instant::now();
-        while s.due(j) <= now && s.due(j) < times.end {
-            let slot = j % s.of;
-            let ec = &open[slot as usize];
-            ec.due.set(j / s.of + 1);
-            while ec.sent.get() < ec.due.get() && ec.in_flight.get() < ctx.args().window {
-                if !send(ctx, ec, slot, Some(s), now, times) {
-                    break;
-                }
-            }
-            j += 1;
-        }
-        ctx.counters.borrow_mut().scheduled = j;
-        let next = s.due(j);
-        if next >= times.end {
-            break;
-        }
-        sleep_until(next).await;
-    }
-    sleep_until(times.end).await;
-}
-
 /// Send connection `ec`'s next message. Its intended time is its due time on
 /// the schedule, or `now` in closed-loop mode.
 fn send(
     ctx: &ThreadCtx,
     ec: &EchoConn,
     slot: u64,
-    sched: Option<Schedule>,
+    sched: Option<Sched>,
     now: Instant,
     times: Times,
 ) -> bool {
@@ -163,7 +133,7 @@ fn send(
     }
     let seq = ec.sent.get();
     let intended = match sched {
-        Some(s) => s.due(seq * s.of + slot),
+        Some((s, of)) => s.due(seq * of + slot),
         None => now,
     };
     let stamp = Stamp {
@@ -189,7 +159,7 @@ fn on_reply(
     ctx: &ThreadCtx,
     ec: &EchoConn,
     slot: u64,
-    sched: Option<Schedule>,
+    sched: Option<Sched>,
     p: &[u8],
     now: Instant,
 ) {

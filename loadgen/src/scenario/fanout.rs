@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use ringcast_protocol::OpCode;
 
-use super::{sleep_until, ThreadCtx, Times, MAX_BACKLOG};
+use super::{pace, sleep_until, Schedule, ThreadCtx, Times, MAX_BACKLOG};
 use crate::client::conn::{Conn, Writer};
 use crate::client::payload::{Stamp, Template};
 use crate::client::tracker::{Arrival, SeqTracker};
@@ -121,9 +121,9 @@ pub async fn run(ctx: Rc<ThreadCtx>) {
 }
 
 /// The publishers' fixed schedule: message j of this thread is due at
-/// go + j / rate and comes from publisher j mod P. Each wake-up sends all
-/// that is due; a publisher whose socket is backed up holds the schedule
-/// until it drains (the lateness shows in send lag and latency).
+/// go + j / rate and comes from publisher j mod P. A publisher whose socket
+/// is backed up holds the schedule until it drains (the lateness shows in
+/// send lag and latency).
 async fn publish(ctx: &ThreadCtx, rooms: &[Rc<Room>], times: Times) {
     let args = ctx.args();
     let pubs: Vec<&Publisher> = rooms
@@ -135,41 +135,31 @@ async fn publish(ctx: &ThreadCtx, rooms: &[Rc<Room>], times: Times) {
         return sleep_until(times.end).await;
     }
     let per_publisher = args.rate / (args.rooms * args.pubs) as f64;
-    let rate = per_publisher * pubs.len() as f64;
     let n = pubs.len() as u64;
-    let due = |j: u64| times.go + Duration::from_secs_f64(j as f64 / rate);
-    let mut j = 0u64;
-    loop {
-        let now = Instant::now();
-        while due(j) <= now && due(j) < times.end {
-            let p = pubs[(j % n) as usize];
-            let writer = p.writer.borrow().clone().expect("publisher writer");
-            if writer.backlog() > MAX_BACKLOG {
-                break;
-            }
-            let seq = j / n;
-            let intended = due(j);
-            let stamp = Stamp {
-                stream: p.stream,
-                seq,
-                intended_ns: ctx.plan.ns(intended),
-                sent_ns: ctx.plan.ns(now),
-            };
-            if writer.send(OpCode::Binary, p.template.borrow_mut().stamp(stamp)) {
-                p.sent.set(seq + 1);
-                ctx.record_sent(now, Some(intended), times);
-            }
-            j += 1;
+    let sched = Schedule {
+        go: times.go,
+        rate: per_publisher * n as f64,
+    };
+    pace(ctx, sched, times, |j, intended, now| {
+        let p = pubs[(j % n) as usize];
+        let writer = p.writer.borrow().clone().expect("publisher writer");
+        if writer.backlog() > MAX_BACKLOG {
+            return false;
         }
-        ctx.counters.borrow_mut().scheduled = j;
-        let next = due(j);
-        if next >= times.end {
-            break;
+        let seq = j / n;
+        let stamp = Stamp {
+            stream: p.stream,
+            seq,
+            intended_ns: ctx.plan.ns(intended),
+            sent_ns: ctx.plan.ns(now),
+        };
+        if writer.send(OpCode::Binary, p.template.borrow_mut().stamp(stamp)) {
+            p.sent.set(seq + 1);
+            ctx.record_sent(now, Some(intended), times);
         }
-        // Behind (a backed-up socket): poll again shortly.
-        sleep_until(next.max(now + Duration::from_millis(1))).await;
-    }
-    sleep_until(times.end).await;
+        true
+    })
+    .await;
 }
 
 /// One delivery to `member`: check, classify, measure.

@@ -404,6 +404,52 @@ impl ThreadCtx {
     }
 }
 
+/// A fixed-rate schedule: message `j` is due at `go + j / rate`, whatever
+/// happens to earlier messages.
+#[derive(Debug, Clone, Copy)]
+pub struct Schedule {
+    /// When message 0 is due.
+    pub go: Instant,
+    /// Messages per second.
+    pub rate: f64,
+}
+
+impl Schedule {
+    /// When message `j` is due.
+    pub fn due(&self, j: u64) -> Instant {
+        self.go + Duration::from_secs_f64(j as f64 / self.rate)
+    }
+}
+
+/// Drive `sched` until the window ends. Each wake-up calls
+/// `send(j, due, now)` for every message due by now, in order; `send`
+/// returns false to hold the schedule (a backed-up socket) and is asked again
+/// a millisecond later. The timer's granularity (1 ms) shows up as send lag.
+pub async fn pace(
+    ctx: &ThreadCtx,
+    sched: Schedule,
+    times: Times,
+    mut send: impl FnMut(u64, Instant, Instant) -> bool,
+) {
+    let mut j = 0u64;
+    loop {
+        let now = Instant::now();
+        while sched.due(j) <= now && sched.due(j) < times.end {
+            if !send(j, sched.due(j), now) {
+                break;
+            }
+            j += 1;
+        }
+        ctx.counters.borrow_mut().scheduled = j;
+        let next = sched.due(j);
+        if next >= times.end {
+            break;
+        }
+        sleep_until(next.max(now + Duration::from_millis(1))).await;
+    }
+    sleep_until(times.end).await;
+}
+
 /// Sleep until `t` (no-op when it has passed).
 pub async fn sleep_until(t: Instant) {
     let now = Instant::now();
