@@ -13,7 +13,7 @@ use std::task::{Context, Poll, Waker};
 
 use bytes::{Bytes, BytesMut};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use ringcast_benches::{read_frame, FrameBatch, LoopStream, MASK_KEY, PAYLOAD_SIZES};
+use ringcast_benches::{read_frame, FrameBatch, LoopStream, Placed, MASK_KEY, PAYLOAD_SIZES};
 use ringcast_protocol::frame::{self, Decoded, FrameDecoder, OpCode, Role};
 use ringcast_protocol::mask::apply_mask;
 
@@ -84,12 +84,13 @@ fn decode(c: &mut Criterion) {
         // decoder's buffer (the peers copy it from their stream into theirs:
         // the socket read), then every frame is decoded and unmasked.
         let decoder = FrameDecoder::new(Role::Server, MAX_FRAME as u64);
+        let source = Placed::new(&batch.bytes);
         let mut buf = batch.bytes.clone();
         ringcast_decode(&decoder, &mut buf, expect);
         group.bench_function(BenchmarkId::new("ringcast", size), |b| {
             b.iter(|| {
                 buf.clear();
-                buf.extend_from_slice(&batch.bytes);
+                buf.extend_from_slice(source.as_slice());
                 ringcast_decode(&decoder, &mut buf, |p| {
                     black_box(p);
                 });
@@ -108,7 +109,7 @@ fn decode(c: &mut Criterion) {
 
         let config =
             tungstenite::protocol::WebSocketConfig::default().max_frame_size(Some(MAX_FRAME));
-        let stream = LoopStream::new(batch.bytes.clone());
+        let stream = LoopStream::new(&batch.bytes);
         let mut ws = tungstenite::WebSocket::from_raw_socket(
             stream,
             tungstenite::protocol::Role::Server,
@@ -123,7 +124,7 @@ fn decode(c: &mut Criterion) {
             })
         });
 
-        let stream = AsyncLoop(LoopStream::new(batch.bytes.clone()));
+        let stream = AsyncLoop(LoopStream::new(&batch.bytes));
         let mut ws =
             fastwebsockets::WebSocket::after_handshake(stream, fastwebsockets::Role::Server);
         ws.set_max_message_size(MAX_FRAME);
@@ -165,17 +166,18 @@ fn encode(c: &mut Criterion, masked: bool) {
     });
     let mask = masked.then_some(MASK_KEY);
     for size in PAYLOAD_SIZES {
-        let payload = ringcast_benches::payload(size);
+        let placed = Placed::new(&ringcast_benches::payload(size));
+        let payload = placed.as_slice();
         group.throughput(Throughput::Bytes(size as u64));
 
         // ringcast: `encode_into` a reused BytesMut (the compared figure).
         let mut out = BytesMut::with_capacity(size + 14);
-        frame::encode_into(&mut out, OpCode::Binary, true, &payload, mask);
-        check_encoded("ringcast", &out, &payload, masked);
+        frame::encode_into(&mut out, OpCode::Binary, true, payload, mask);
+        check_encoded("ringcast", &out, payload, masked);
         group.bench_function(BenchmarkId::new("ringcast", size), |b| {
             b.iter(|| {
                 out.clear();
-                frame::encode_into(&mut out, OpCode::Binary, true, black_box(&payload), mask);
+                frame::encode_into(&mut out, OpCode::Binary, true, black_box(payload), mask);
                 black_box(&out);
             })
         });
@@ -184,8 +186,8 @@ fn encode(c: &mut Criterion, masked: bool) {
         // (the broadcast path: one allocation, then shared by every queue).
         check_encoded(
             "ringcast encode",
-            &frame::encode(OpCode::Binary, true, &payload, mask),
-            &payload,
+            &frame::encode(OpCode::Binary, true, payload, mask),
+            payload,
             masked,
         );
         group.bench_function(BenchmarkId::new("ringcast-bytes", size), |b| {
@@ -193,7 +195,7 @@ fn encode(c: &mut Criterion, masked: bool) {
                 black_box(frame::encode(
                     OpCode::Binary,
                     true,
-                    black_box(&payload),
+                    black_box(payload),
                     mask,
                 ))
             })
@@ -208,14 +210,15 @@ fn encode(c: &mut Criterion, masked: bool) {
         } else {
             tungstenite::protocol::Role::Server
         };
-        let data = Bytes::from(payload.clone());
+        let (storage, range) = placed.clone().into_parts();
+        let data = Bytes::from(storage).slice(range);
         let mut capture = io::Cursor::new(Vec::new());
         let mut ctx = tungstenite::protocol::WebSocketContext::new(role, None);
         ctx.write(&mut capture, tungstenite::Message::Binary(data.clone()))
             .unwrap();
         ctx.flush(&mut capture).unwrap();
-        check_encoded("tungstenite", capture.get_ref(), &payload, masked);
-        let mut sink = LoopStream::new(vec![0]);
+        check_encoded("tungstenite", capture.get_ref(), payload, masked);
+        let mut sink = LoopStream::new(&[0]);
         let mut ctx = tungstenite::protocol::WebSocketContext::new(role, None);
         group.bench_function(BenchmarkId::new("tungstenite", size), |b| {
             b.iter(|| {
@@ -233,13 +236,15 @@ fn encode(c: &mut Criterion, masked: bool) {
         // on a scratch copy of the payload (its cheapest masked path: no
         // allocation; masking twice restores the scratch, the work is the same).
         let mut out = Vec::new();
-        let mut scratch = payload.clone();
-        fastwebsockets_encode(&mut out, &mut scratch, mask);
-        check_encoded("fastwebsockets", &out, &payload, masked);
-        scratch.copy_from_slice(&payload);
+        let mut scratch = placed.clone();
+        let wire = fastwebsockets_encode(&mut out, scratch.as_mut_slice(), mask);
+        check_encoded("fastwebsockets", wire, payload, masked);
+        scratch.as_mut_slice().copy_from_slice(payload);
         group.bench_function(BenchmarkId::new("fastwebsockets", size), |b| {
             b.iter(|| {
-                black_box(fastwebsockets_encode(&mut out, black_box(&mut scratch), mask).len())
+                black_box(
+                    fastwebsockets_encode(&mut out, black_box(scratch.as_mut_slice()), mask).len(),
+                )
             })
         });
     }
