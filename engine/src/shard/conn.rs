@@ -545,3 +545,15 @@ impl Shard {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every idle connection pays for this struct; keep it from growing
+    /// unnoticed (uSockets' discipline: a few dozen bytes per socket).
+    #[test]
+    fn connection_state_stays_small() {
+        assert!(std::mem::size_of::<Conn>() <= 112, "Conn is {} bytes", std::mem::size_of::<Conn>());
+    }
+}

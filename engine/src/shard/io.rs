@@ -173,15 +173,27 @@ fn unsafe_zeroed_storage() -> libc::sockaddr_storage {
 
 /// A connection's socket registered with the shard's runtime. Cloning the
 /// `Rc` around it is how the on-demand writer shares it with the reader.
+///
+/// monoio's `TcpStream` carries ~80 bytes of cached addresses and socket
+/// options we never use; its `UnixStream` is nothing but the registered
+/// descriptor (8 bytes). We only ever ask it for readiness (a poll on the
+/// descriptor, which is the same for any socket family) and do every read
+/// and write ourselves, so the TCP socket is registered through it.
 pub struct Stream {
-    inner: monoio::net::TcpStream,
+    inner: monoio::net::UnixStream,
 }
 
 impl Stream {
     /// Register an accepted socket with the current shard's runtime.
     pub fn new(stream: StdStream) -> io::Result<Stream> {
+        use std::os::fd::IntoRawFd;
+        let fd = stream.into_raw_fd();
+        // SAFETY: `fd` is an open socket we own (just taken out of `stream`);
+        // the UnixStream wrapper takes over closing it. Only readiness polls
+        // and close are performed through it, which are family-independent.
+        let socket = unsafe { std::os::unix::net::UnixStream::from_raw_fd(fd) };
         Ok(Stream {
-            inner: monoio::net::TcpStream::from_std(stream)?,
+            inner: monoio::net::UnixStream::from_std(socket)?,
         })
     }
 

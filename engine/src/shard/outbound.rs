@@ -8,24 +8,25 @@ use std::io::IoSlice;
 
 use bytes::Bytes;
 
-/// Frames queued for one connection.
+/// Frames queued for one connection. The oldest frame sits inline, so the
+/// common case (one frame between flushes) allocates nothing, and an idle
+/// connection owns no queue buffer.
 #[derive(Default)]
 pub struct Outbound {
-    frames: VecDeque<Bytes>,
-    /// Bytes in `frames` not yet written (the written prefix of the head excluded).
+    /// The oldest frame; `None` only when the queue is empty.
+    head: Option<Bytes>,
+    /// Frames after the head; boxed so the empty case costs 8 bytes.
+    rest: Option<Box<VecDeque<Bytes>>>,
+    /// Bytes not yet written (the written prefix of the head excluded).
     queued: usize,
     /// Bytes of the head frame already written.
     head_written: usize,
 }
 
-/// Capacity kept after the queue drains; a burst's larger buffer is freed so
-/// an idle connection does not keep it.
-const RETAINED_CAPACITY: usize = 8;
-
 impl Outbound {
     /// Whether nothing is waiting.
     pub fn is_empty(&self) -> bool {
-        self.frames.is_empty()
+        self.head.is_none()
     }
 
     /// Bytes waiting to be written.
@@ -36,46 +37,55 @@ impl Outbound {
     /// Queue a frame.
     pub fn push(&mut self, frame: Bytes) {
         self.queued += frame.len();
-        self.frames.push_back(frame);
+        if self.head.is_none() {
+            self.head = Some(frame);
+        } else {
+            self.rest.get_or_insert_with(Box::default).push_back(frame);
+        }
     }
 
     /// Drop the oldest whole frames (never a partly written one: the peer
     /// would see a torn frame) until `incoming` more bytes fit in `limit`.
     /// Returns how many frames were dropped.
     pub fn drop_oldest_to_fit(&mut self, incoming: usize, limit: usize) -> usize {
-        let keep_head = usize::from(self.head_written > 0);
         let mut dropped = 0;
-        while self.queued + incoming > limit && self.frames.len() > keep_head {
-            if let Some(frame) = self.frames.remove(keep_head) {
+        while self.queued + incoming > limit {
+            if self.head_written == 0 {
+                let Some(head) = self.head.take() else { break };
+                self.queued -= head.len();
+                self.head = self.pop_rest();
+            } else {
+                let Some(frame) = self.pop_rest() else { break };
                 self.queued -= frame.len();
-                dropped += 1;
             }
+            dropped += 1;
         }
+        self.release_if_drained();
         dropped
     }
 
     /// Forget every frame not yet started, keeping a partly written head so
     /// the stream stays well-formed for a final close frame.
     pub fn discard_unsent(&mut self) {
-        let keep = usize::from(self.head_written > 0);
-        while self.frames.len() > keep {
-            if let Some(frame) = self.frames.pop_back() {
-                self.queued -= frame.len();
-            }
+        for frame in self.rest.take().into_iter().flat_map(|rest| rest.into_iter()) {
+            self.queued -= frame.len();
         }
-        self.shrink_if_idle();
+        if self.head_written == 0 {
+            self.head = None;
+            self.queued = 0;
+        }
+        self.release_if_drained();
     }
 
     /// Fill `slices` with the unwritten bytes, oldest first; returns how
     /// many slices were filled.
     pub fn fill_slices<'a>(&'a self, slices: &mut [IoSlice<'a>]) -> usize {
+        let Some(head) = &self.head else { return 0 };
+        let rest = self.rest.iter().flat_map(|rest| rest.iter());
+        let frames = std::iter::once(&head[self.head_written..]).chain(rest.map(|frame| &frame[..]));
         let mut count = 0;
-        for (i, frame) in self.frames.iter().enumerate() {
-            if count == slices.len() {
-                break;
-            }
-            let start = if i == 0 { self.head_written } else { 0 };
-            slices[count] = IoSlice::new(&frame[start..]);
+        for (slot, frame) in slices.iter_mut().zip(frames) {
+            *slot = IoSlice::new(frame);
             count += 1;
         }
         count
@@ -86,7 +96,7 @@ impl Outbound {
     pub fn advance(&mut self, mut written: usize) {
         self.queued -= written.min(self.queued);
         while written > 0 {
-            let Some(head) = self.frames.front() else { break };
+            let Some(head) = &self.head else { break };
             let left = head.len() - self.head_written;
             if written < left {
                 self.head_written += written;
@@ -94,14 +104,20 @@ impl Outbound {
             }
             written -= left;
             self.head_written = 0;
-            self.frames.pop_front();
+            self.head = self.pop_rest();
         }
-        self.shrink_if_idle();
+        self.release_if_drained();
     }
 
-    fn shrink_if_idle(&mut self) {
-        if self.frames.is_empty() && self.frames.capacity() > RETAINED_CAPACITY {
-            self.frames = VecDeque::new();
+    fn pop_rest(&mut self) -> Option<Bytes> {
+        self.rest.as_mut().and_then(|rest| rest.pop_front())
+    }
+
+    /// A burst's queue buffer is freed once it drains, so an idle
+    /// connection keeps none.
+    fn release_if_drained(&mut self) {
+        if self.rest.as_ref().is_some_and(|rest| rest.is_empty()) {
+            self.rest = None;
         }
     }
 }
@@ -142,7 +158,7 @@ mod tests {
         out.push(frame(4, 2));
         out.push(frame(4, 3));
         out.advance(1);
-        let dropped = out.drop_oldest_to_fit(4, 10);
+        let dropped = out.drop_oldest_to_fit(4, 11);
         assert_eq!(dropped, 1);
         assert_eq!(gathered(&out), vec![1, 1, 1, 3, 3, 3, 3]);
     }
