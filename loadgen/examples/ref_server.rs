@@ -1,7 +1,8 @@
 //! The integration tests' reference server, standalone, for trying the
 //! generator by hand: `cargo run -p ringcast-load --example ref_server
 //! [fault]` prints its URL; paths `/echo` echo, any other path is a room.
-//! Faults: `none` (default), `drop`, `corrupt`, `noupgrade`, `die=SECONDS`.
+//! Faults: `none` (default), `drop`, `corrupt`, `masked`, `noupgrade`,
+//! `die=SECONDS`.
 //! Runs until killed or until stdin closes.
 
 #[path = "../tests/support/server.rs"]
@@ -15,6 +16,7 @@ fn main() {
         Some("drop") => support::Fault::DropTenth,
         Some("corrupt") => support::Fault::CorruptByte,
         Some("noupgrade") => support::Fault::NoUpgrade,
+        Some("masked") => support::Fault::MaskedFrames,
         Some(s) if s.starts_with("die=") => support::Fault::DieAfter(Duration::from_secs_f64(
             s[4..].parse().expect("die=SECONDS"),
         )),

@@ -107,6 +107,16 @@ fn fanout_counts_corrupted_deliveries() {
 }
 
 #[test]
+fn a_server_that_breaks_the_protocol_is_reported_by_kind() {
+    let server = Server::start(Fault::MaskedFrames);
+    let r = fanout(&server, &[]);
+    assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
+    assert_eq!(r.counter("conns_dropped"), 24);
+    assert_eq!(r.json["counters"]["errors"]["masked_frame"], 24);
+    assert_eq!(r.counter("received"), 0);
+}
+
+#[test]
 fn a_server_that_never_upgrades_is_a_handshake_timeout() {
     let server = Server::start(Fault::NoUpgrade);
     let r = fanout(&server, &["--timeout", "1s", "--rooms", "2", "--subs", "3"]);

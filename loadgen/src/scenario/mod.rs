@@ -238,11 +238,15 @@ impl ThreadCtx {
     pub async fn ended(&self, conn: Conn, end: End, expected: bool) {
         self.open.set(self.open.get() - 1);
         Live::sub(&self.live.open, 1);
-        if conn.writer.closing() && !matches!(end, End::Closed { by_peer: true, .. }) {
-            // We started the close: only the server's answer makes it clean.
+        // A close we started (end of run, connect cycle) is clean only when
+        // the server answers it. A close the read loop queued (server
+        // closed first, protocol error) means the server ended it.
+        let we_closed = conn.writer.closing()
+            && !matches!(end, End::Closed { by_peer: true, .. } | End::Protocol(_));
+        if we_closed {
             if !matches!(end, End::Closed { by_peer: false, .. }) {
                 self.counters.borrow_mut().unclean_closes += 1;
-                self.error(&format!("close_{}", end.kind()));
+                self.anomaly();
             }
         } else if !expected {
             self.counters.borrow_mut().conns_dropped += 1;

@@ -30,6 +30,8 @@ pub enum Fault {
     DropTenth,
     /// Every 50th delivery has one payload byte flipped.
     CorruptByte,
+    /// Relays frames masked, which a server must never send.
+    MaskedFrames,
     /// Reads the upgrade request and never answers it.
     NoUpgrade,
     /// After this long (from the first upgrade) every socket is cut and the
@@ -269,7 +271,8 @@ fn send(peer: &Peer, frame: &[u8]) {
 
 /// Send `payload` to every member of `room`, applying the fault.
 fn relay(shared: &Shared, room: &str, payload: &[u8]) {
-    let frame = encode(OpCode::Binary, true, payload, None);
+    let mask = (shared.fault == Fault::MaskedFrames).then_some([1, 2, 3, 4]);
+    let frame = encode(OpCode::Binary, true, payload, mask);
     let members: Vec<Peer> = shared
         .rooms
         .lock()
