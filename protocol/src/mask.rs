@@ -8,46 +8,38 @@
 /// (so a payload may be unmasked in several pieces).
 pub fn apply_mask(buf: &mut [u8], key: [u8; 4], offset: usize) {
     // Rotate the key once so that byte 0 of `buf` lines up with key byte 0;
-    // from then on every 16-byte chunk starts at a multiple of 4 and sees the
-    // same 128-bit pattern.
+    // from then on every word starts at a multiple of 4 bytes and sees the
+    // same pattern.
     let key = rotate(key, offset);
-    let wide = u128::from_ne_bytes([
-        key[0], key[1], key[2], key[3], key[0], key[1], key[2], key[3], key[0], key[1], key[2],
-        key[3], key[0], key[1], key[2], key[3],
-    ]);
-    // Four independent 16-byte lanes per iteration: LLVM turns this into
-    // full-width vector XORs (SSE2 by default, AVX2 when enabled) with no
-    // bounds checks, since chunks_exact_mut proves every length.
-    let mut blocks = buf.chunks_exact_mut(64);
-    for block in &mut blocks {
-        for lane in block.chunks_exact_mut(16) {
-            xor_lane(lane, wide);
-        }
-    }
-    let rest = blocks.into_remainder();
-    let mut lanes = rest.chunks_exact_mut(16);
+    let word = u32::from_ne_bytes(key);
+    let wide = u128::from(word) * 0x0000_0001_0000_0001_0000_0001_0000_0001;
+    // chunks_exact_mut proves every length, so there are no bounds checks
+    // and LLVM turns the loop into full-width vector XORs (unrolled).
+    let mut lanes = buf.chunks_exact_mut(16);
     for lane in &mut lanes {
-        xor_lane(lane, wide);
+        let mut bytes = [0u8; 16];
+        bytes.copy_from_slice(lane);
+        lane.copy_from_slice(&(u128::from_ne_bytes(bytes) ^ wide).to_ne_bytes());
     }
     // The tail starts at a multiple of 16, so the rotated key still applies
     // from its first byte.
-    for (byte, k) in lanes.into_remainder().iter_mut().zip(key.iter().cycle()) {
+    let mut words = lanes.into_remainder().chunks_exact_mut(4);
+    for chunk in &mut words {
+        let mut bytes = [0u8; 4];
+        bytes.copy_from_slice(chunk);
+        chunk.copy_from_slice(&(u32::from_ne_bytes(bytes) ^ word).to_ne_bytes());
+    }
+    for (byte, k) in words.into_remainder().iter_mut().zip(key) {
         *byte ^= k;
     }
 }
 
-#[inline(always)]
-fn xor_lane(lane: &mut [u8], wide: u128) {
-    let mut word = [0u8; 16];
-    word.copy_from_slice(lane);
-    lane.copy_from_slice(&(u128::from_ne_bytes(word) ^ wide).to_ne_bytes());
-}
-
 /// The key as seen from payload offset `offset`.
 fn rotate(key: [u8; 4], offset: usize) -> [u8; 4] {
-    let mut out = key;
-    out.rotate_left(offset & 3);
-    out
+    // A register rotate; `<[u8]>::rotate_left` is a generic out-of-line
+    // routine that costs more than masking a small frame.
+    let shift = 8 * (offset & 3) as u32;
+    u32::from_le_bytes(key).rotate_right(shift).to_le_bytes()
 }
 
 /// Byte-at-a-time reference implementation of [`apply_mask`].
