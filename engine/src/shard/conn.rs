@@ -84,6 +84,9 @@ pub(super) struct Conn {
     pub dirty: bool,
     pub writer_active: bool,
     pub write_shut: bool,
+    /// The peer's close frame arrived: once ours is flushed the close
+    /// handshake is complete and the TCP connection ends.
+    pub peer_closed: bool,
     pub cut: bool,
 }
 
@@ -101,6 +104,7 @@ impl Conn {
             dirty: false,
             writer_active: false,
             write_shut: false,
+            peer_closed: false,
             cut: false,
         }
     }
@@ -433,12 +437,14 @@ impl Shard {
                 };
                 conn.phase = Phase::Finishing;
                 conn.since = self.now();
+                conn.peer_closed = true;
                 self.push_control(id, conn, echo);
             }
             Phase::CloseSent => {
                 conn.phase = Phase::Finishing;
                 conn.since = self.now();
-                self.mark_dirty(id, conn); // the flush shuts our side down
+                conn.peer_closed = true;
+                self.mark_dirty(id, conn); // the flush ends the connection
             }
             Phase::Handshaking | Phase::Finishing => {}
         }

@@ -99,13 +99,19 @@ impl Shard {
     }
 
     /// Write what the socket takes; after a full flush of a finishing
-    /// connection, shut our side down. Returns true when still blocked.
+    /// connection, shut our side down (both sides once the close handshake
+    /// is complete). Returns true when still blocked.
     fn write_and_settle(&self, conn: &mut Conn) -> bool {
         match self.write_out(conn) {
             WriteOutcome::Flushed => {
                 if conn.phase == Phase::Finishing && !conn.write_shut {
                     conn.write_shut = true;
-                    io::shutdown(conn.stream.fd(), libc::SHUT_WR);
+                    // Both close frames exchanged: the server closes the TCP
+                    // connection (RFC 6455 5.5.1, 7.1.1) instead of waiting
+                    // --close-timeout for the peer's FIN. Otherwise linger
+                    // for the peer's close or EOF.
+                    let how = if conn.peer_closed { libc::SHUT_RDWR } else { libc::SHUT_WR };
+                    io::shutdown(conn.stream.fd(), how);
                 }
                 false
             }
