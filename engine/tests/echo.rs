@@ -106,3 +106,19 @@ fn echo_answers_a_first_frame_pipelined_with_the_upgrade_request() {
         (OpCode::Binary, vec![0xde, 0xad])
     );
 }
+
+#[test]
+fn client_initiated_close_is_echoed_and_the_server_ends_the_tcp_connection() {
+    let server =
+        TestServer::with(|config| config.close_timeout = std::time::Duration::from_secs(60));
+    let mut client = RawClient::connect(server.addr(), "/echo");
+    let mut close = 1000u16.to_be_bytes().to_vec();
+    close.extend_from_slice(b"bye");
+    client.send_frame(OpCode::Close, true, &close);
+    assert_eq!(client.read_close().0, 1000);
+    client.expect_end();
+    // The client still holds its socket: the server must not wait for it
+    // (RFC 6455 5.5.1: after both close frames, close the TCP connection).
+    server.connections_per_shard(0);
+    assert_eq!(server.metric("ringcast_close_timeouts_total"), 0);
+}
