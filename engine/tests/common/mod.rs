@@ -286,6 +286,9 @@ impl Spawned {
             .and_then(|rest| rest.split_whitespace().next())
             .and_then(|addr| addr.parse().ok())
             .unwrap_or_else(|| panic!("no address in {line:?}"));
+        if driver() == DriverChoice::Epoll {
+            assert!(line.ends_with("on epoll"), "epoll was asked for: {line:?}");
+        }
         spawned.addr = addr;
         spawned
     }
