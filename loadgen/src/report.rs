@@ -170,12 +170,6 @@ pub fn build(args: &Args, r: &ProcessResult, server: &ServerWatch) -> Report {
             c.conns_dropped
         ));
     }
-    if c.unclean_closes > 0 {
-        problems.push(format!(
-            "{} connections did not complete the closing handshake",
-            c.unclean_closes
-        ));
-    }
     let errs = Counters::total(&c.errors);
     if errs > 0 {
         problems.push(format!("{errs} errors ({})", kinds(&c.errors)));

@@ -246,7 +246,7 @@ impl ThreadCtx {
         if we_closed {
             if !matches!(end, End::Closed { by_peer: false, .. }) {
                 self.counters.borrow_mut().unclean_closes += 1;
-                self.anomaly();
+                self.error(&format!("unclean_close_{}", end.kind()));
             }
         } else if !expected {
             self.counters.borrow_mut().conns_dropped += 1;

@@ -45,8 +45,9 @@ struct Shared {
     fault: Fault,
     stop: AtomicBool,
     rooms: Mutex<HashMap<String, Vec<(u64, Peer)>>>,
-    /// Every accepted socket, to cut them all at shutdown or "death".
-    sockets: Mutex<Vec<TcpStream>>,
+    /// Every open socket by connection id, to cut them all at shutdown or
+    /// "death"; a connection removes its own when it ends.
+    sockets: Mutex<HashMap<u64, TcpStream>>,
     deliveries: AtomicU64,
     next_id: AtomicU64,
     first_upgrade: Mutex<Option<Instant>>,
@@ -85,11 +86,16 @@ impl Server {
                         break;
                     }
                     let Ok(stream) = stream else { continue };
-                    if let Ok(copy) = stream.try_clone() {
-                        shared.sockets.lock().unwrap().push(copy);
-                    }
+                    let Ok(copy) = stream.try_clone() else {
+                        continue;
+                    };
+                    let id = shared.next_id.fetch_add(1, Ordering::Relaxed);
+                    shared.sockets.lock().unwrap().insert(id, copy);
                     let shared = shared.clone();
-                    let h = std::thread::spawn(move || serve(shared, stream));
+                    let h = std::thread::spawn(move || {
+                        serve(&shared, id, stream);
+                        shared.sockets.lock().unwrap().remove(&id);
+                    });
                     let mut all = conns.lock().unwrap();
                     all.retain(|h| !h.is_finished());
                     all.push(h);
@@ -153,13 +159,13 @@ fn dead(shared: &Shared) -> bool {
 }
 
 fn cut_all(shared: &Shared) {
-    for s in shared.sockets.lock().unwrap().drain(..) {
+    for (_, s) in shared.sockets.lock().unwrap().drain() {
         let _ = s.shutdown(Shutdown::Both);
     }
 }
 
 /// One connection: upgrade, then echo or relay until it ends.
-fn serve(shared: Arc<Shared>, mut stream: TcpStream) {
+fn serve(shared: &Shared, id: u64, mut stream: TcpStream) {
     let _ = stream.set_nodelay(true);
     let mut buf = Vec::with_capacity(4096);
     let mut chunk = [0u8; 16 * 1024];
@@ -195,8 +201,8 @@ fn serve(shared: Arc<Shared>, mut stream: TcpStream) {
         .get_or_insert_with(Instant::now);
 
     let echo = request.path.starts_with("/echo");
-    let id = shared.next_id.fetch_add(1, Ordering::Relaxed);
-    let me: Peer = Arc::new(Mutex::new(stream.try_clone().expect("clone")));
+    let Ok(peer) = stream.try_clone() else { return };
+    let me: Peer = Arc::new(Mutex::new(peer));
     if !echo {
         shared
             .rooms
@@ -230,14 +236,14 @@ fn serve(shared: Arc<Shared>, mut stream: TcpStream) {
                     if echo {
                         send(&me, &encode(OpCode::Binary, true, p, None));
                     } else {
-                        relay(&shared, &request.path, p);
+                        relay(shared, &request.path, p);
                     }
                 }
                 Ok(Some(Message::Text(t))) => {
                     if echo {
                         send(&me, &encode(OpCode::Text, true, t.as_bytes(), None));
                     } else {
-                        relay(&shared, &request.path, t.as_bytes());
+                        relay(shared, &request.path, t.as_bytes());
                     }
                 }
                 Ok(Some(Message::Ping(p))) => send(&me, &encode(OpCode::Pong, true, p, None)),
