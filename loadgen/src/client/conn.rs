@@ -62,7 +62,9 @@ pub struct Ws {
 /// Open a TCP connection and upgrade it. The socket is registered in `reg`
 /// with `dial.deadline`, so a silent server is cut off by the thread's sweep.
 pub async fn open(reg: &Rc<Registry>, dial: &Dial<'_>) -> Result<Ws, Fail> {
-    let stream = connect_socket(dial.addr, dial.source).map_err(io_fail)?;
+    let mut stream = connect_socket(dial.addr, dial.source).map_err(io_fail)?;
+    // Declared after the stream, so on every early return it is dropped
+    // (unregistered) before the socket closes.
     let slot = reg.add(stream.as_raw_fd(), Some(dial.deadline));
     let timed_out = |slot: &Registered, stage: &'static str, e: Fail| {
         if slot.expired() {
@@ -81,7 +83,6 @@ pub async fn open(reg: &Rc<Registry>, dial: &Dial<'_>) -> Result<Ws, Fail> {
         return Err(timed_out(&slot, "connect_timeout", io_fail(e)));
     }
 
-    let mut stream = stream;
     let key = key_from_bytes(dial.key);
     let mut request = Vec::with_capacity(256);
     write_request(&mut request, dial.host, dial.path, &key, &[], None, &[]);
@@ -362,8 +363,9 @@ impl Conn {
                 Err(e) => break End::Io(io_kind(&e)),
             }
         };
-        if let Some(e) = decoder_error_close(end) {
-            self.writer.close(e);
+        if let End::Protocol(_) = end {
+            // Tell the server why before the connection goes.
+            self.writer.close(CloseCode::PROTOCOL_ERROR);
         }
         buf.clear();
         self.buf = buf;
@@ -386,14 +388,6 @@ impl Conn {
         drop(buf);
         writer.finish();
         writer_task.await;
-    }
-}
-
-/// The close code to send when the server broke the protocol.
-fn decoder_error_close(end: End) -> Option<CloseCode> {
-    match end {
-        End::Protocol(_) => Some(CloseCode::PROTOCOL_ERROR),
-        _ => None,
     }
 }
 
