@@ -11,53 +11,29 @@ set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 export DEBIAN_FRONTEND=noninteractive
 
-PASS=0
-FAIL=0
 WORK=$(mktemp -d /tmp/ringcast-tuning.XXXXXX)
 chmod 755 "$WORK" # nobody (non-root test) and nginx workers read from here
 BG_PIDS=()
-POLICY_RC=/usr/sbin/policy-rc.d
-POLICY_RC_OURS=0
+# ok, bad, expect, section, summary, apt_install, ensure_nginx, free_ports, make_cert
+# shellcheck source=tests/lib/harness.sh
+. tests/lib/harness.sh
 
 cleanup() {
     local pid
     for pid in "${BG_PIDS[@]}"; do
         kill "$pid" 2>/dev/null && wait "$pid" 2>/dev/null
     done
-    if [ "$POLICY_RC_OURS" = 1 ]; then rm -f "$POLICY_RC"; fi
+    harness_cleanup
     rm -rf "$WORK"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-ok() {
-    PASS=$((PASS + 1))
-    printf 'ok   %s\n' "$1"
-}
-bad() {
-    FAIL=$((FAIL + 1))
-    printf 'FAIL %s\n' "$1"
-    if [ -n "${2:-}" ]; then printf '%s\n' "$2" | sed 's/^/     | /'; fi
-}
-# expect DESCRIPTION COMMAND...: ok when the command succeeds.
-expect() {
-    local desc=$1
-    shift
-    if "$@"; then ok "$desc"; else bad "$desc"; fi
-}
 # json FILE PYTHON-EXPRESSION: evaluate over the parsed file as `d`.
 json() {
     python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); print(eval(sys.argv[2]))' "$1" "$2"
 }
 contains() { grep -qF -- "$2" "$1"; }
-apt_install() { # apt_install PACKAGE...: quietly, non-interactive; the log on failure
-    if ! { apt-get update -qq && apt-get install -y -qq "$@"; } >"$WORK/apt.log" 2>&1; then
-        tail -20 "$WORK/apt.log"
-        return 1
-    fi
-}
-
-section() { printf '\n== %s\n' "$*"; }
 
 # ---------------------------------------------------------------------------
 section "help"
@@ -244,23 +220,10 @@ section "nginx"
 FAIL_BEFORE_NGINX=$FAIL
 expect "shipped ringcast.conf is the default rendering" \
     eval 'tuning/nginx/render | diff - tuning/nginx/ringcast.conf'
-if ! command -v nginx >/dev/null; then
-    echo "installing nginx (no service started: policy-rc.d)"
-    if [ ! -e "$POLICY_RC" ]; then
-        printf '#!/bin/sh\nexit 101\n' >"$POLICY_RC"
-        chmod +x "$POLICY_RC"
-        POLICY_RC_OURS=1
-    fi
-    expect "nginx installed" apt_install nginx
-    expect "... and no system nginx was started" test -z "$(pgrep -x nginx)"
-fi
-if ! command -v openssl >/dev/null; then
-    expect "openssl installed" apt_install openssl
-fi
+ensure_nginx
 NG="$WORK/nginx"
 mkdir -p "$NG"
-openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost \
-    -keyout "$NG/key.pem" -out "$NG/cert.pem" >/dev/null 2>&1
+make_cert "$NG"
 expect "self-signed certificate made" test -s "$NG/cert.pem"
 
 # Two backends standing in for engines: plain requests get their name and the
@@ -310,12 +273,7 @@ start_backend a
 start_backend b
 B1=$(cat "$WORK/backend-a.port")
 B2=$(cat "$WORK/backend-b.port")
-read -r HTTP_PORT TLS_PORT < <(python3 -c '
-import socket
-socks = [socket.socket() for _ in range(2)]
-for s in socks:
-    s.bind(("127.0.0.1", 0))
-print(*(s.getsockname()[1] for s in socks))')
+read -r HTTP_PORT TLS_PORT < <(free_ports 2)
 echo "backends on $B1 and $B2; nginx on $HTTP_PORT (http) and $TLS_PORT (tls)"
 
 tuning/nginx/render --standalone --workers 1 --worker-connections 1024 \
@@ -432,10 +390,9 @@ fi
 # ---------------------------------------------------------------------------
 section "lint"
 if command -v shellcheck >/dev/null; then
-    expect "shellcheck tests/run-tuning.sh" shellcheck tests/run-tuning.sh
+    expect "shellcheck tests/run-tuning.sh" shellcheck -x tests/run-tuning.sh
 else
     echo "note: shellcheck not installed; skipped (apt-get install shellcheck)"
 fi
 
-printf '\ntuning: %d passed, %d failed\n' "$PASS" "$FAIL"
-[ "$FAIL" = 0 ]
+summary tuning
