@@ -139,7 +139,7 @@ fn invalid_utf8_text_is_closed_with_1007() {
 fn invalid_utf8_split_across_fragments_is_closed_with_1007() {
     // "é" is C3 A9: the first fragment ends inside it, the second breaks it.
     let mut bytes = masked(OpCode::Text, false, &[b'a', 0xc3]);
-    bytes.extend_from_slice(&masked(OpCode::Continuation, true, &[b'b']));
+    bytes.extend_from_slice(&masked(OpCode::Continuation, true, b"b"));
     assert_closed_with(|_| {}, &bytes, 1007);
 }
 
