@@ -4,25 +4,26 @@
 
 mod common;
 
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use common::{
     assert_echoes, binary_command, try_http_get, ws_connect, ws_read_close, RawClient, Spawned,
-    TestServer, WAIT,
+    TestServer, Ws, WAIT,
 };
 use ringcast_protocol::frame::OpCode;
+
+/// `pairs` clients on /echo and as many in a room.
+fn echo_and_room_clients(addr: SocketAddr, pairs: usize) -> Vec<Ws> {
+    (0..pairs)
+        .flat_map(|_| [ws_connect(addr, "/echo"), ws_connect(addr, "/room/lobby")])
+        .collect()
+}
 
 #[test]
 fn drain_closes_every_client_with_1001_going_away_and_join_returns() {
     let server = TestServer::start();
-    let mut clients: Vec<_> = (0..3)
-        .flat_map(|_| {
-            [
-                ws_connect(server.addr(), "/echo"),
-                ws_connect(server.addr(), "/room/lobby"),
-            ]
-        })
-        .collect();
+    let mut clients = echo_and_room_clients(server.addr(), 3);
     assert_echoes(&mut clients[0], "before the drain");
     server.connections_per_shard(clients.len() as u64);
 
@@ -77,14 +78,7 @@ fn draining_server_reports_draining_and_is_not_healthy() {
 #[test]
 fn sigterm_drains_the_binary_with_1001_and_it_exits_0() {
     let mut ringcast = Spawned::start(binary_command(&["--drain-timeout", "5s"]));
-    let mut clients: Vec<_> = (0..2)
-        .flat_map(|_| {
-            [
-                ws_connect(ringcast.addr, "/echo"),
-                ws_connect(ringcast.addr, "/room/lobby"),
-            ]
-        })
-        .collect();
+    let mut clients = echo_and_room_clients(ringcast.addr, 2);
     assert_echoes(&mut clients[0], "before SIGTERM");
 
     ringcast.terminate();
