@@ -91,3 +91,39 @@ fn room_echo_false_leaves_out_the_sender_only() {
     assert_eq!(ws_read_text(&mut other_quiet), "from loud");
     assert_eq!(ws_read_text(&mut listener), "from loud");
 }
+
+#[test]
+fn room_members_leaving_in_any_order_leave_the_rest_subscribed() {
+    let server = TestServer::start();
+    let mut members: Vec<Option<Ws>> = (0..12)
+        .map(|_| Some(ws_connect(server.addr(), "/room/churn")))
+        .collect();
+    // Leaving swaps the last member into the hole: leave from the front,
+    // the middle and the end, in two rounds, checking delivery after each.
+    for (round, leavers) in [[0, 5, 11, 2], [9, 1, 4, 7]].iter().enumerate() {
+        for &leaver in leavers {
+            members[leaver] = None; // TCP close without a close frame
+        }
+        let left = members.iter().flatten().count() as u64;
+        server.connections_per_shard(left);
+        let text = format!("round {round}");
+        let publisher = members.iter_mut().flatten().next().expect("members remain");
+        publisher
+            .send(Message::text(text.clone()))
+            .expect("publish");
+        for member in members.iter_mut().flatten() {
+            assert_eq!(ws_read_text(member), text);
+        }
+    }
+    // Everyone leaves; the room is forgotten and a new one of the same name
+    // starts from scratch.
+    members.clear();
+    server.connections_per_shard(0);
+    let mut newcomers: Vec<Ws> = (0..6)
+        .map(|_| ws_connect(server.addr(), "/room/churn"))
+        .collect();
+    newcomers[0].send(Message::text("fresh")).expect("publish");
+    for member in &mut newcomers {
+        assert_eq!(ws_read_text(member), "fresh");
+    }
+}
