@@ -194,3 +194,37 @@ fn reserved_opcode_is_closed_with_1002() {
     // FIN + opcode 0x3, masked, empty payload.
     assert_closed_with(|_| {}, &[0x83, 0x80, 1, 2, 3, 4], 1002);
 }
+
+#[test]
+fn message_in_more_fragments_than_allowed_is_closed_with_1009() {
+    let mut bytes = Vec::new();
+    for i in 0..5u8 {
+        let opcode = if i == 0 {
+            OpCode::Binary
+        } else {
+            OpCode::Continuation
+        };
+        bytes.extend_from_slice(&masked(opcode, i == 4, &[i]));
+    }
+    assert_closed_with(|config| config.max_fragments = 4, &bytes, 1009);
+}
+
+#[test]
+fn continuation_without_a_message_in_progress_is_closed_with_1002() {
+    assert_closed_with(|_| {}, &masked(OpCode::Continuation, true, b"orphan"), 1002);
+}
+
+#[test]
+fn reserved_bit_without_an_extension_is_closed_with_1002() {
+    let mut bytes = masked(OpCode::Text, true, b"rsv1");
+    bytes[0] |= 0x40;
+    assert_closed_with(|_| {}, &bytes, 1002);
+}
+
+#[test]
+fn ping_over_125_bytes_is_closed_with_1002() {
+    // FIN + ping, masked (zero key), 16-bit length 126.
+    let mut bytes = vec![0x89, 0x80 | 126, 0, 126, 0, 0, 0, 0];
+    bytes.extend_from_slice(&[0; 126]);
+    assert_closed_with(|_| {}, &bytes, 1002);
+}

@@ -122,3 +122,15 @@ fn client_initiated_close_is_echoed_and_the_server_ends_the_tcp_connection() {
     server.connections_per_shard(0);
     assert_eq!(server.metric("ringcast_close_timeouts_total"), 0);
 }
+
+#[test]
+fn echo_reassembles_a_request_and_frame_that_arrive_one_byte_at_a_time() {
+    let server = TestServer::start();
+    // A 300-byte payload takes the 16-bit length form: every header field
+    // and the payload get split.
+    let payload: Vec<u8> = (0..300u16).map(|i| (i % 7) as u8 + b'a').collect();
+    let frame = frame::encode(OpCode::Text, true, &payload, Some([0x11, 0x22, 0x33, 0x44]));
+    let mut client = RawClient::upgrade_in_pieces(tcp_connect(server.addr()), "/echo", &frame, 1);
+    let echoed = client.expect_frame();
+    assert_eq!((echoed.opcode, echoed.payload), (OpCode::Text, payload));
+}

@@ -611,12 +611,25 @@ impl RawClient {
 
     /// Upgrade on `path` over `stream`; `pipelined` is sent in the same
     /// write as the request, before the response is seen.
-    pub fn upgrade(mut stream: TcpStream, path: &str, pipelined: &[u8]) -> RawClient {
+    pub fn upgrade(stream: TcpStream, path: &str, pipelined: &[u8]) -> RawClient {
+        RawClient::upgrade_in_pieces(stream, path, pipelined, usize::MAX)
+    }
+
+    /// Like [`RawClient::upgrade`], but the request and `pipelined` go out
+    /// in writes of at most `piece` bytes each.
+    pub fn upgrade_in_pieces(
+        mut stream: TcpStream,
+        path: &str,
+        pipelined: &[u8],
+        piece: usize,
+    ) -> RawClient {
         let key = test_key();
         let host = stream.peer_addr().expect("peer").to_string();
         let mut request = upgrade_request(&host, path, &key);
         request.extend_from_slice(pipelined);
-        stream.write_all(&request).expect("send upgrade request");
+        for piece in request.chunks(piece) {
+            stream.write_all(piece).expect("send upgrade request");
+        }
         let mut client = RawClient {
             stream,
             buf: Vec::new(),
