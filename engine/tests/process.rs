@@ -4,12 +4,12 @@
 
 mod common;
 
-use std::io::ErrorKind;
+use std::io::{ErrorKind, Write};
 use std::net::{IpAddr, SocketAddr};
 
 use common::{
-    assert_echoes, binary_command_with_open_files, config, http_get, metric, tcp_connect,
-    ws_connect, Spawned, TestServer,
+    assert_echoes, binary_command_with_open_files, config, http_get, metric, read_until_closed,
+    tcp_connect, test_key, upgrade_request, ws_connect, Spawned, TestServer,
 };
 use ringcast::Server;
 
@@ -95,4 +95,25 @@ fn whoami_believes_x_forwarded_for_only_from_a_trusted_proxy() {
         forwarded,
         "the last hop, added by the trusted proxy"
     );
+}
+
+#[test]
+fn connections_over_max_connections_are_closed_counted_and_the_slot_comes_back() {
+    let server = TestServer::with(|config| config.max_connections = 2);
+    let mut first = ws_connect(server.addr(), "/echo");
+    let second = ws_connect(server.addr(), "/echo");
+
+    let mut third = tcp_connect(server.addr());
+    let _ = third.write_all(&upgrade_request("x", "/echo", &test_key())); // may be closed already
+    assert!(
+        read_until_closed(&mut third).is_empty(),
+        "no answer over capacity"
+    );
+    server.wait_metric("ringcast_rejected_over_capacity_total", |count| count == 1);
+    assert_echoes(&mut first, "the admitted ones are unaffected");
+
+    drop(second);
+    server.connections_per_shard(1);
+    let mut again = ws_connect(server.addr(), "/echo");
+    assert_echoes(&mut again, "a freed slot is reused");
 }
