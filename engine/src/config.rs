@@ -152,9 +152,12 @@ impl Config {
 /// `KB`, `M`, `MB`, `G`, `GB`, all binary multiples).
 pub fn parse_size(text: &str) -> Result<usize, String> {
     let text = text.trim();
-    let digits_end = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let digits_end = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
     let (number, unit) = text.split_at(digits_end);
-    let number = usize::from_str(number).map_err(|_| format!("not a size: {text:?} (try 64KiB or 1MiB)"))?;
+    let number =
+        usize::from_str(number).map_err(|_| format!("not a size: {text:?} (try 64KiB or 1MiB)"))?;
     let multiple: usize = match unit.trim().to_ascii_lowercase().as_str() {
         "" | "b" => 1,
         "k" | "kb" | "kib" => 1 << 10,
@@ -171,9 +174,12 @@ pub fn parse_size(text: &str) -> Result<usize, String> {
 /// seconds).
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
-    let digits_end = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let digits_end = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
     let (number, unit) = text.split_at(digits_end);
-    let number = u64::from_str(number).map_err(|_| format!("not a duration: {text:?} (try 250ms or 30s)"))?;
+    let number = u64::from_str(number)
+        .map_err(|_| format!("not a duration: {text:?} (try 250ms or 30s)"))?;
     match unit.trim() {
         "ms" => Ok(Duration::from_millis(number)),
         "" | "s" => Ok(Duration::from_secs(number)),

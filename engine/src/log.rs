@@ -25,7 +25,9 @@ impl FromStr for Level {
             "warn" | "warning" => Ok(Level::Warn),
             "info" => Ok(Level::Info),
             "debug" | "trace" => Ok(Level::Debug),
-            other => Err(format!("unknown log level {other:?} (error, warn, info, debug)")),
+            other => Err(format!(
+                "unknown log level {other:?} (error, warn, info, debug)"
+            )),
         }
     }
 }

@@ -78,7 +78,10 @@ impl Server {
         if config.listen.port() != 0 && os::port_in_use(config.listen) {
             return Err(io::Error::new(
                 io::ErrorKind::AddrInUse,
-                format!("{} is already served by another process; refusing to share it", config.listen),
+                format!(
+                    "{} is already served by another process; refusing to share it",
+                    config.listen
+                ),
             ));
         }
         let listeners = os::bind_listeners(config.listen, shards, 4096)?;
@@ -101,7 +104,11 @@ impl Server {
         for (index, (listener, receiver)) in listeners.into_iter().zip(receivers).enumerate() {
             let shared = shared.clone();
             let started = started_tx.clone();
-            let cpu = shared.config.pin_cores.then(|| cpus.get(index % cpus.len().max(1)).copied()).flatten();
+            let cpu = shared
+                .config
+                .pin_cores
+                .then(|| cpus.get(index % cpus.len().max(1)).copied())
+                .flatten();
             let thread = std::thread::Builder::new()
                 .name(format!("ringcast-shard-{index}"))
                 .spawn(move || {
@@ -116,7 +123,11 @@ impl Server {
         }
         drop(started_tx);
 
-        let server = Server { shared, local_addr, threads };
+        let server = Server {
+            shared,
+            local_addr,
+            threads,
+        };
         for _ in 0..shards {
             match started_rx.recv() {
                 Ok(Ok(driver)) => {

@@ -41,5 +41,9 @@ pub fn wait_for_shutdown_signal() -> io::Result<&'static str> {
     if result != 0 {
         return Err(io::Error::from_raw_os_error(result));
     }
-    Ok(if signal == libc::SIGINT { "SIGINT" } else { "SIGTERM" })
+    Ok(if signal == libc::SIGINT {
+        "SIGINT"
+    } else {
+        "SIGTERM"
+    })
 }

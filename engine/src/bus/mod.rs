@@ -127,7 +127,10 @@ mod tests {
         let mut cx = Context::from_waker(&waker);
         assert!(inbox.poll_ready(&receiver, &mut cx).is_pending());
         for room in 0..100 {
-            inbox.send(BusMessage::Broadcast { room, frame: Bytes::new() });
+            inbox.send(BusMessage::Broadcast {
+                room,
+                frame: Bytes::new(),
+            });
         }
         assert_eq!(counter.0.load(Ordering::SeqCst), 1);
         let mut batch = Vec::new();

@@ -65,9 +65,10 @@ fn is_valid_room_name(name: &str) -> bool {
 
 fn query_flag_is_false(query: Option<&str>, flag: &str) -> bool {
     query.is_some_and(|query| {
-        query
-            .split('&')
-            .any(|pair| pair.split_once('=').is_some_and(|(k, v)| k == flag && (v == "false" || v == "0")))
+        query.split('&').any(|pair| {
+            pair.split_once('=')
+                .is_some_and(|(k, v)| k == flag && (v == "false" || v == "0"))
+        })
     })
 }
 
@@ -108,7 +109,10 @@ mod tests {
             path: path.into(),
             query: query.map(Into::into),
             http_minor: 1,
-            headers: headers.iter().map(|(k, v)| ((*k).into(), v.as_bytes().to_vec())).collect(),
+            headers: headers
+                .iter()
+                .map(|(k, v)| ((*k).into(), v.as_bytes().to_vec()))
+                .collect(),
         }
     }
 
@@ -116,11 +120,17 @@ mod tests {
     fn room_path_routes_with_sender_included_by_default() {
         assert_eq!(
             route(&get("/room/lobby", None, &[])),
-            Route::WebSocket(Endpoint::Room { name: "lobby".into(), echo_self: true })
+            Route::WebSocket(Endpoint::Room {
+                name: "lobby".into(),
+                echo_self: true
+            })
         );
         assert_eq!(
             route(&get("/room/lobby", Some("x=1&echo=false"), &[])),
-            Route::WebSocket(Endpoint::Room { name: "lobby".into(), echo_self: false })
+            Route::WebSocket(Endpoint::Room {
+                name: "lobby".into(),
+                echo_self: false
+            })
         );
     }
 
@@ -128,16 +138,26 @@ mod tests {
     fn empty_nested_or_overlong_room_names_are_not_found() {
         assert_eq!(route(&get("/room/", None, &[])), Route::NotFound);
         assert_eq!(route(&get("/room/a/b", None, &[])), Route::NotFound);
-        assert_eq!(route(&get(&format!("/room/{}", "x".repeat(129)), None, &[])), Route::NotFound);
+        assert_eq!(
+            route(&get(&format!("/room/{}", "x".repeat(129)), None, &[])),
+            Route::NotFound
+        );
         assert_eq!(route(&get("/nope", None, &[])), Route::NotFound);
     }
 
     #[test]
     fn forwarded_for_is_believed_only_from_trusted_proxies() {
         let proxy: IpAddr = "127.0.0.1".parse().unwrap();
-        let request = get("/whoami", None, &[("X-Forwarded-For", "198.51.100.7, 203.0.113.9")]);
+        let request = get(
+            "/whoami",
+            None,
+            &[("X-Forwarded-For", "198.51.100.7, 203.0.113.9")],
+        );
         assert_eq!(client_address(proxy, &request, &[]), proxy);
-        assert_eq!(client_address(proxy, &request, &[proxy]), "203.0.113.9".parse::<IpAddr>().unwrap());
+        assert_eq!(
+            client_address(proxy, &request, &[proxy]),
+            "203.0.113.9".parse::<IpAddr>().unwrap()
+        );
         let garbage = get("/whoami", None, &[("X-Forwarded-For", "not-an-ip")]);
         assert_eq!(client_address(proxy, &garbage, &[proxy]), proxy);
     }

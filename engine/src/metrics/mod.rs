@@ -99,19 +99,50 @@ impl Counter {
     pub const ALL: [Counter; COUNTERS] = {
         use Counter::*;
         [
-            Connections, Handshaking, Accepted, RejectedOverCapacity, AcceptEmfile, AcceptEnfile,
-            AcceptNoMemory, AcceptOther, HttpRequests, HsMalformed, HsTooLarge, HsMethod,
-            HsBadRequest, HsNotUpgrade, HsVersion, HsKey, HsNotFound, HsTimeout, MessagesIn,
-            BytesIn, FramesOut, BytesOut, BroadcastDeliveries, DroppedFrames,
-            SlowConsumerDisconnects, HeartbeatTimeouts, PingsSent, Close1002, Close1007,
-            Close1009, CloseTimeouts, InboxMessages,
+            Connections,
+            Handshaking,
+            Accepted,
+            RejectedOverCapacity,
+            AcceptEmfile,
+            AcceptEnfile,
+            AcceptNoMemory,
+            AcceptOther,
+            HttpRequests,
+            HsMalformed,
+            HsTooLarge,
+            HsMethod,
+            HsBadRequest,
+            HsNotUpgrade,
+            HsVersion,
+            HsKey,
+            HsNotFound,
+            HsTimeout,
+            MessagesIn,
+            BytesIn,
+            FramesOut,
+            BytesOut,
+            BroadcastDeliveries,
+            DroppedFrames,
+            SlowConsumerDisconnects,
+            HeartbeatTimeouts,
+            PingsSent,
+            Close1002,
+            Close1007,
+            Close1009,
+            CloseTimeouts,
+            InboxMessages,
         ]
     };
 
     /// Name, type, label and help of this slot.
     pub fn describe(self) -> Description {
         use Counter::*;
-        let d = |name, kind, label, help| Description { name, kind, label, help };
+        let d = |name, kind, label, help| Description {
+            name,
+            kind,
+            label,
+            help,
+        };
         const HS: &str = "ringcast_handshake_failures_total";
         const HS_HELP: &str = "Upgrade handshakes refused, by reason.";
         const ACC: &str = "ringcast_accept_errors_total";
@@ -119,9 +150,24 @@ impl Counter {
         const PE: &str = "ringcast_protocol_errors_total";
         const PE_HELP: &str = "Connections failed for a protocol violation, by close code.";
         match self {
-            Connections => d("ringcast_connections", "gauge", None, "Open WebSocket connections."),
-            Handshaking => d("ringcast_handshaking", "gauge", None, "Connections in the upgrade handshake."),
-            Accepted => d("ringcast_accepted_total", "counter", None, "TCP connections accepted."),
+            Connections => d(
+                "ringcast_connections",
+                "gauge",
+                None,
+                "Open WebSocket connections.",
+            ),
+            Handshaking => d(
+                "ringcast_handshaking",
+                "gauge",
+                None,
+                "Connections in the upgrade handshake.",
+            ),
+            Accepted => d(
+                "ringcast_accepted_total",
+                "counter",
+                None,
+                "TCP connections accepted.",
+            ),
             RejectedOverCapacity => d(
                 "ringcast_rejected_over_capacity_total",
                 "counter",
@@ -132,20 +178,50 @@ impl Counter {
             AcceptEnfile => d(ACC, "counter", Some("errno=\"ENFILE\""), ACC_HELP),
             AcceptNoMemory => d(ACC, "counter", Some("errno=\"ENOBUFS\""), ACC_HELP),
             AcceptOther => d(ACC, "counter", Some("errno=\"other\""), ACC_HELP),
-            HttpRequests => d("ringcast_http_requests_total", "counter", None, "Plain HTTP requests answered."),
+            HttpRequests => d(
+                "ringcast_http_requests_total",
+                "counter",
+                None,
+                "Plain HTTP requests answered.",
+            ),
             HsMalformed => d(HS, "counter", Some("reason=\"malformed\""), HS_HELP),
             HsTooLarge => d(HS, "counter", Some("reason=\"headers_too_large\""), HS_HELP),
             HsMethod => d(HS, "counter", Some("reason=\"method_not_get\""), HS_HELP),
             HsBadRequest => d(HS, "counter", Some("reason=\"bad_request\""), HS_HELP),
             HsNotUpgrade => d(HS, "counter", Some("reason=\"not_an_upgrade\""), HS_HELP),
-            HsVersion => d(HS, "counter", Some("reason=\"unsupported_version\""), HS_HELP),
+            HsVersion => d(
+                HS,
+                "counter",
+                Some("reason=\"unsupported_version\""),
+                HS_HELP,
+            ),
             HsKey => d(HS, "counter", Some("reason=\"invalid_key\""), HS_HELP),
             HsNotFound => d(HS, "counter", Some("reason=\"not_found\""), HS_HELP),
             HsTimeout => d(HS, "counter", Some("reason=\"timeout\""), HS_HELP),
-            MessagesIn => d("ringcast_messages_in_total", "counter", None, "Data messages received."),
-            BytesIn => d("ringcast_bytes_in_total", "counter", None, "Payload bytes of data messages received."),
-            FramesOut => d("ringcast_frames_out_total", "counter", None, "Frames queued for sending."),
-            BytesOut => d("ringcast_bytes_out_total", "counter", None, "Bytes written to sockets."),
+            MessagesIn => d(
+                "ringcast_messages_in_total",
+                "counter",
+                None,
+                "Data messages received.",
+            ),
+            BytesIn => d(
+                "ringcast_bytes_in_total",
+                "counter",
+                None,
+                "Payload bytes of data messages received.",
+            ),
+            FramesOut => d(
+                "ringcast_frames_out_total",
+                "counter",
+                None,
+                "Frames queued for sending.",
+            ),
+            BytesOut => d(
+                "ringcast_bytes_out_total",
+                "counter",
+                None,
+                "Bytes written to sockets.",
+            ),
             BroadcastDeliveries => d(
                 "ringcast_broadcast_deliveries_total",
                 "counter",
@@ -170,7 +246,12 @@ impl Counter {
                 None,
                 "Connections closed for staying silent past --pong-timeout after a ping.",
             ),
-            PingsSent => d("ringcast_pings_sent_total", "counter", None, "Heartbeat pings sent."),
+            PingsSent => d(
+                "ringcast_pings_sent_total",
+                "counter",
+                None,
+                "Heartbeat pings sent.",
+            ),
             Close1002 => d(PE, "counter", Some("code=\"1002\""), PE_HELP),
             Close1007 => d(PE, "counter", Some("code=\"1007\""), PE_HELP),
             Close1009 => d(PE, "counter", Some("code=\"1009\""), PE_HELP),
@@ -211,7 +292,10 @@ impl ShardMetrics {
     #[inline]
     pub fn add(&self, counter: Counter, n: u64) {
         let slot = &self.slots[counter as usize];
-        slot.store(slot.load(Ordering::Relaxed).wrapping_add(n), Ordering::Relaxed);
+        slot.store(
+            slot.load(Ordering::Relaxed).wrapping_add(n),
+            Ordering::Relaxed,
+        );
     }
 
     /// Add one.

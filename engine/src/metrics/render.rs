@@ -33,7 +33,12 @@ pub fn render(snapshot: &Snapshot<'_>) -> String {
         let per_shard = counter == Counter::Connections;
         if per_shard {
             for (shard, metrics) in snapshot.shards.iter().enumerate() {
-                let _ = writeln!(out, "{}{{shard=\"{shard}\"}} {}", description.name, metrics.get(counter));
+                let _ = writeln!(
+                    out,
+                    "{}{{shard=\"{shard}\"}} {}",
+                    description.name,
+                    metrics.get(counter)
+                );
             }
             continue;
         }
@@ -48,21 +53,37 @@ pub fn render(snapshot: &Snapshot<'_>) -> String {
         }
     }
 
-    let _ = writeln!(out, "# HELP ringcast_inbox_depth Cross-shard messages waiting in a shard's inbox.");
+    let _ = writeln!(
+        out,
+        "# HELP ringcast_inbox_depth Cross-shard messages waiting in a shard's inbox."
+    );
     let _ = writeln!(out, "# TYPE ringcast_inbox_depth gauge");
     for (shard, depth) in snapshot.inbox_depths.iter().enumerate() {
         let _ = writeln!(out, "ringcast_inbox_depth{{shard=\"{shard}\"}} {depth}");
     }
-    let _ = writeln!(out, "# HELP ringcast_driver The I/O driver the shards run on.");
+    let _ = writeln!(
+        out,
+        "# HELP ringcast_driver The I/O driver the shards run on."
+    );
     let _ = writeln!(out, "# TYPE ringcast_driver gauge");
     let _ = writeln!(out, "ringcast_driver{{driver=\"{}\"}} 1", snapshot.driver);
-    let _ = writeln!(out, "# HELP ringcast_draining 1 while shutting down (SIGTERM received).");
+    let _ = writeln!(
+        out,
+        "# HELP ringcast_draining 1 while shutting down (SIGTERM received)."
+    );
     let _ = writeln!(out, "# TYPE ringcast_draining gauge");
     let _ = writeln!(out, "ringcast_draining {}", u8::from(snapshot.draining));
 
     if let Some((now, baseline)) = snapshot.resident_bytes {
-        let connections: u64 = snapshot.shards.iter().map(|m| m.get(Counter::Connections)).sum();
-        let _ = writeln!(out, "# HELP ringcast_resident_bytes Resident set size of the process.");
+        let connections: u64 = snapshot
+            .shards
+            .iter()
+            .map(|m| m.get(Counter::Connections))
+            .sum();
+        let _ = writeln!(
+            out,
+            "# HELP ringcast_resident_bytes Resident set size of the process."
+        );
         let _ = writeln!(out, "# TYPE ringcast_resident_bytes gauge");
         let _ = writeln!(out, "ringcast_resident_bytes {now}");
         let _ = writeln!(
@@ -70,8 +91,14 @@ pub fn render(snapshot: &Snapshot<'_>) -> String {
             "# HELP ringcast_resident_bytes_per_connection (RSS now - RSS at startup) / open connections; user space only, the kernel's socket buffers are not included."
         );
         let _ = writeln!(out, "# TYPE ringcast_resident_bytes_per_connection gauge");
-        let per_connection = now.saturating_sub(baseline).checked_div(connections).unwrap_or(0);
-        let _ = writeln!(out, "ringcast_resident_bytes_per_connection {per_connection}");
+        let per_connection = now
+            .saturating_sub(baseline)
+            .checked_div(connections)
+            .unwrap_or(0);
+        let _ = writeln!(
+            out,
+            "ringcast_resident_bytes_per_connection {per_connection}"
+        );
     }
     out
 }
@@ -110,7 +137,10 @@ mod tests {
             resident_bytes: Some((10_000, 9_000)),
             draining: false,
         });
-        assert_eq!(text.matches("# TYPE ringcast_accept_errors_total").count(), 1);
+        assert_eq!(
+            text.matches("# TYPE ringcast_accept_errors_total").count(),
+            1
+        );
         assert!(text.contains("ringcast_accept_errors_total{errno=\"EMFILE\"} 5\n"));
         assert!(text.contains("ringcast_connections{shard=\"1\"} 1\n"));
         assert!(text.contains("ringcast_inbox_depth{shard=\"1\"} 4\n"));

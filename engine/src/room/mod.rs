@@ -39,14 +39,26 @@ pub struct Membership {
 impl LocalRooms {
     /// Add `conn` to room `name`, registering this shard's interest when it
     /// is the shard's first member.
-    pub fn join(&mut self, registry: &RoomRegistry, shard: usize, name: &str, conn: ConnId) -> Membership {
+    pub fn join(
+        &mut self,
+        registry: &RoomRegistry,
+        shard: usize,
+        name: &str,
+        conn: ConnId,
+    ) -> Membership {
         let id = match self.by_name.get(name) {
             Some(&id) => id,
             None => {
                 let interest = registry.join_shard(name, shard);
                 let id = interest.id;
                 self.by_name.insert(interest.name.clone(), id);
-                self.by_id.insert(id, LocalRoom { interest, members: Vec::new() });
+                self.by_id.insert(
+                    id,
+                    LocalRoom {
+                        interest,
+                        members: Vec::new(),
+                    },
+                );
                 id
             }
         };
@@ -61,7 +73,12 @@ impl LocalRooms {
     /// Remove the member at `membership`. Returns the member that moved into
     /// its slot (whose stored index must be updated), if any. The shard's
     /// interest is withdrawn when its last member leaves.
-    pub fn leave(&mut self, registry: &RoomRegistry, shard: usize, membership: Membership) -> Option<ConnId> {
+    pub fn leave(
+        &mut self,
+        registry: &RoomRegistry,
+        shard: usize,
+        membership: Membership,
+    ) -> Option<ConnId> {
         let room = self.by_id.get_mut(&membership.room)?;
         let index = membership.index as usize;
         if index >= room.members.len() {
@@ -99,7 +116,10 @@ mod tests {
     use super::*;
 
     fn conn(index: u32) -> ConnId {
-        ConnId { index, generation: 0 }
+        ConnId {
+            index,
+            generation: 0,
+        }
     }
 
     #[test]
@@ -111,7 +131,10 @@ mod tests {
         let c = rooms.join(&registry, 0, "lobby", conn(3));
         assert_eq!(c.index, 2);
         assert_eq!(rooms.leave(&registry, 0, a), Some(conn(3)));
-        assert_eq!(rooms.get(a.room).map(|r| r.members.clone()), Some(vec![conn(3), conn(2)]));
+        assert_eq!(
+            rooms.get(a.room).map(|r| r.members.clone()),
+            Some(vec![conn(3), conn(2)])
+        );
     }
 
     #[test]
@@ -122,7 +145,10 @@ mod tests {
         let m0 = shard0.join(&registry, 0, "feed", conn(1));
         let m1 = shard1.join(&registry, 1, "feed", conn(1));
         assert_eq!(m0.room, m1.room);
-        let interest = shard0.get(m0.room).map(|r| r.interest.clone()).expect("joined");
+        let interest = shard0
+            .get(m0.room)
+            .map(|r| r.interest.clone())
+            .expect("joined");
         assert_eq!(interest.shards(), 0b11);
         shard1.leave(&registry, 1, m1);
         assert_eq!(interest.shards(), 0b01);

@@ -35,7 +35,10 @@ pub struct RoomRegistry {
 impl RoomRegistry {
     /// Mark `shard` as having members of `name`, creating the room if new.
     pub fn join_shard(&self, name: &str, shard: usize) -> Arc<RoomInterest> {
-        let mut rooms = self.rooms.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut rooms = self
+            .rooms
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         let interest = rooms
             .entry(Arc::from(name))
             .or_insert_with_key(|name| {
@@ -54,12 +57,18 @@ impl RoomRegistry {
     /// no shard holds it (a later join creates a fresh one with a new id).
     pub fn leave_shard(&self, interest: Arc<RoomInterest>, shard: usize) {
         interest.shards.fetch_and(!(1 << shard), Ordering::AcqRel);
-        let mut rooms = self.rooms.write().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let mut rooms = self
+            .rooms
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
         let name = interest.name.clone();
         drop(interest);
         // Only the map's own reference left means no shard can be about to
         // set a bit: joining shards take this lock first.
-        if rooms.get(&name).is_some_and(|room| Arc::strong_count(room) == 1) {
+        if rooms
+            .get(&name)
+            .is_some_and(|room| Arc::strong_count(room) == 1)
+        {
             rooms.remove(&name);
         }
     }

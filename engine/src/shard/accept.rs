@@ -36,7 +36,11 @@ pub(super) async fn accept_loop(shard: Rc<Shard>, listener: Rc<Listener>) {
                         _ => Counter::AcceptOther,
                     };
                     shard.metrics().inc(counter);
-                    crate::log!(Debug, "shard {}: accept failed ({error}); backing off {backoff:?}", shard.index);
+                    crate::log!(
+                        Debug,
+                        "shard {}: accept failed ({error}); backing off {backoff:?}",
+                        shard.index
+                    );
                     monoio::time::sleep(backoff).await;
                     backoff = (backoff * 2).min(MAX_BACKOFF);
                     break;

@@ -126,7 +126,9 @@ pub(super) enum Flow {
 
 enum ReadOutcome {
     /// Data was read; `more` when the read filled the buffer (more may wait).
-    Data { more: bool },
+    Data {
+        more: bool,
+    },
     WouldBlock,
     Closed,
 }
@@ -165,7 +167,10 @@ impl Shard {
                 return;
             }
         };
-        let id = self.conns.borrow_mut().insert(Conn::new(stream.clone(), peer.ip(), self.now()));
+        let id = self
+            .conns
+            .borrow_mut()
+            .insert(Conn::new(stream.clone(), peer.ip(), self.now()));
         self.metrics().inc(Counter::Handshaking);
         self.task_started();
         monoio::spawn(run_connection(self.clone(), id, stream));
@@ -175,7 +180,12 @@ impl Shard {
     fn on_readable(self: &Rc<Self>, id: ConnId, stream: &Stream) -> Flow {
         let mut flow = Flow::Continue;
         for _ in 0..READS_PER_WAKE {
-            let Some(mut rx) = self.conns.borrow_mut().get_mut(id).map(|conn| conn.rx.take()) else {
+            let Some(mut rx) = self
+                .conns
+                .borrow_mut()
+                .get_mut(id)
+                .map(|conn| conn.rx.take())
+            else {
                 flow = Flow::Stop;
                 break;
             };
@@ -208,7 +218,12 @@ impl Shard {
         flow
     }
 
-    fn read_into_scratch(self: &Rc<Self>, id: ConnId, stream: &Stream, rx: &mut Option<Box<RxState>>) -> ReadOutcome {
+    fn read_into_scratch(
+        self: &Rc<Self>,
+        id: ConnId,
+        stream: &Stream,
+        rx: &mut Option<Box<RxState>>,
+    ) -> ReadOutcome {
         let mut scratch = self.scratch.borrow_mut();
         let read = match stream.recv(&mut scratch) {
             Ok(0) => return ReadOutcome::Closed,
@@ -230,7 +245,12 @@ impl Shard {
         }
     }
 
-    fn read_into_carry(self: &Rc<Self>, id: ConnId, stream: &Stream, state: &mut RxState) -> ReadOutcome {
+    fn read_into_carry(
+        self: &Rc<Self>,
+        id: ConnId,
+        stream: &Stream,
+        state: &mut RxState,
+    ) -> ReadOutcome {
         let kept = state.carry.len();
         let chunk = state.need.clamp(MIN_CARRY_READ, MAX_CARRY_READ);
         state.carry.resize(kept + chunk, 0);
@@ -255,7 +275,9 @@ impl Shard {
         if state.carry.is_empty() && state.carry.capacity() > MIN_CARRY_READ {
             state.carry = Vec::new(); // a large frame is done: give its buffer back
         }
-        ReadOutcome::Data { more: read == chunk }
+        ReadOutcome::Data {
+            more: read == chunk,
+        }
     }
 
     /// Handle every complete request or frame at the start of `input`.
@@ -280,9 +302,14 @@ impl Shard {
                 Phase::Finishing => return (input.len(), 0),
                 Phase::Open | Phase::CloseSent => match self.decoder.decode(&mut input[offset..]) {
                     Ok(Decoded::NeedMore(need)) => return (offset, need),
-                    Ok(Decoded::Frame { header, payload, consumed }) => {
+                    Ok(Decoded::Frame {
+                        header,
+                        payload,
+                        consumed,
+                    }) => {
                         offset += consumed;
-                        let assembler = assembler.get_or_insert_with(|| MessageAssembler::new(self.message_limits));
+                        let assembler = assembler
+                            .get_or_insert_with(|| MessageAssembler::new(self.message_limits));
                         match assembler.push(&header, payload) {
                             Ok(Some(message)) => self.on_message(id, message),
                             Ok(None) => {}
@@ -330,7 +357,8 @@ impl Shard {
                     Some(Kind::Pending(peer)) => peer,
                     _ => return,
                 };
-                let client = http::client_address(peer, request, &self.shared.config.trusted_proxies);
+                let client =
+                    http::client_address(peer, request, &self.shared.config.trusted_proxies);
                 self.answer(id, 200, "text/plain", format!("{client}\n").as_bytes());
             }
             Route::NotFound => {
@@ -338,7 +366,9 @@ impl Shard {
                 self.answer(id, 404, "text/plain", b"not found\n");
             }
             Route::WebSocket(_) if draining => self.answer(id, 503, "text/plain", b"draining\n"),
-            Route::WebSocket(_) if !request.wants_upgrade() => self.refuse(id, &Error::NotAnUpgrade),
+            Route::WebSocket(_) if !request.wants_upgrade() => {
+                self.refuse(id, &Error::NotAnUpgrade)
+            }
             Route::WebSocket(endpoint) => match request.validate_upgrade() {
                 Ok(upgrade) => self.accept_upgrade(id, &upgrade.key, endpoint),
                 Err(error) => self.refuse(id, &error),
@@ -352,12 +382,17 @@ impl Shard {
         let kind = match endpoint {
             Endpoint::Echo => Kind::Echo,
             Endpoint::Room { name, echo_self } => Kind::Room {
-                membership: self.rooms.borrow_mut().join(&self.shared.rooms, self.index, &name, id),
+                membership: self
+                    .rooms
+                    .borrow_mut()
+                    .join(&self.shared.rooms, self.index, &name, id),
                 echo_self,
             },
         };
         let mut conns = self.conns.borrow_mut();
-        let Some(conn) = conns.get_mut(id) else { return };
+        let Some(conn) = conns.get_mut(id) else {
+            return;
+        };
         conn.kind = kind;
         conn.phase = Phase::Open;
         conn.last_heard = self.now();
@@ -384,7 +419,9 @@ impl Shard {
 
     fn finish_handshake(&self, id: ConnId, response: Vec<u8>) {
         let mut conns = self.conns.borrow_mut();
-        let Some(conn) = conns.get_mut(id) else { return };
+        let Some(conn) = conns.get_mut(id) else {
+            return;
+        };
         conn.phase = Phase::Finishing;
         conn.since = self.now();
         self.metrics().dec(Counter::Handshaking);
@@ -408,7 +445,9 @@ impl Shard {
 
     fn on_data(self: &Rc<Self>, id: ConnId, opcode: OpCode, payload: &[u8]) {
         let mut conns = self.conns.borrow_mut();
-        let Some(conn) = conns.get_mut(id) else { return };
+        let Some(conn) = conns.get_mut(id) else {
+            return;
+        };
         if conn.phase != Phase::Open {
             return; // data after our close frame is ignored (RFC 6455 5.5.1)
         }
@@ -417,7 +456,10 @@ impl Shard {
         let frame = frame::encode(opcode, true, payload, None);
         match conn.kind {
             Kind::Echo => self.enqueue(id, conn, frame),
-            Kind::Room { membership, echo_self } => {
+            Kind::Room {
+                membership,
+                echo_self,
+            } => {
                 drop(conns);
                 self.publish(membership.room, frame, (!echo_self).then_some(id));
             }
@@ -428,7 +470,9 @@ impl Shard {
     /// The peer sent a close frame: echo it if it closed first, then finish.
     fn on_peer_close(&self, id: ConnId, code: Option<CloseCode>) {
         let mut conns = self.conns.borrow_mut();
-        let Some(conn) = conns.get_mut(id) else { return };
+        let Some(conn) = conns.get_mut(id) else {
+            return;
+        };
         match conn.phase {
             Phase::Open => {
                 let echo = match code {
@@ -461,7 +505,9 @@ impl Shard {
         }
         crate::log!(Debug, "shard {}: failing a connection: {error}", self.index);
         let mut conns = self.conns.borrow_mut();
-        let Some(conn) = conns.get_mut(id) else { return };
+        let Some(conn) = conns.get_mut(id) else {
+            return;
+        };
         if conn.phase == Phase::Open {
             let reason = error.to_string();
             self.push_control(id, conn, frame::encode_close(code, &reason, None));
@@ -473,7 +519,9 @@ impl Shard {
 
     /// Tear a connection down after its task ends.
     fn remove(&self, id: ConnId) {
-        let Some(conn) = self.conns.borrow_mut().remove(id) else { return };
+        let Some(conn) = self.conns.borrow_mut().remove(id) else {
+            return;
+        };
         io::shutdown(conn.stream.fd(), libc::SHUT_RDWR);
         match (conn.phase, conn.kind) {
             (Phase::Handshaking, _) => self.metrics().dec(Counter::Handshaking),
@@ -481,16 +529,26 @@ impl Shard {
             _ => self.metrics().dec(Counter::Connections),
         }
         if let Kind::Room { membership, .. } = conn.kind {
-            let moved = self.rooms.borrow_mut().leave(&self.shared.rooms, self.index, membership);
+            let moved = self
+                .rooms
+                .borrow_mut()
+                .leave(&self.shared.rooms, self.index, membership);
             if let Some(moved) = moved {
-                if let Some(Kind::Room { membership: slot, .. }) =
-                    self.conns.borrow_mut().get_mut(moved).map(|conn| &mut conn.kind)
+                if let Some(Kind::Room {
+                    membership: slot, ..
+                }) = self
+                    .conns
+                    .borrow_mut()
+                    .get_mut(moved)
+                    .map(|conn| &mut conn.kind)
                 {
                     slot.index = membership.index;
                 }
             }
         }
-        self.shared.open_sockets.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+        self.shared
+            .open_sockets
+            .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// Send a room message: hand it to every other shard with members, then
@@ -504,7 +562,10 @@ impl Shard {
         while others != 0 {
             let shard = others.trailing_zeros() as usize;
             others &= others - 1;
-            self.shared.inboxes[shard].send(crate::bus::BusMessage::Broadcast { room, frame: frame.clone() });
+            self.shared.inboxes[shard].send(crate::bus::BusMessage::Broadcast {
+                room,
+                frame: frame.clone(),
+            });
         }
         self.deliver_local(room, &frame, exclude);
     }
@@ -537,7 +598,11 @@ impl Shard {
                 Phase::Open => {
                     conn.phase = Phase::CloseSent;
                     conn.since = now;
-                    self.push_control(id, conn, frame::encode_close(CloseCode::GOING_AWAY, "going away", None));
+                    self.push_control(
+                        id,
+                        conn,
+                        frame::encode_close(CloseCode::GOING_AWAY, "going away", None),
+                    );
                 }
                 Phase::CloseSent | Phase::Finishing => {}
             }
@@ -560,6 +625,10 @@ mod tests {
     /// unnoticed (uSockets' discipline: a few dozen bytes per socket).
     #[test]
     fn connection_state_stays_small() {
-        assert!(std::mem::size_of::<Conn>() <= 112, "Conn is {} bytes", std::mem::size_of::<Conn>());
+        assert!(
+            std::mem::size_of::<Conn>() <= 112,
+            "Conn is {} bytes",
+            std::mem::size_of::<Conn>()
+        );
     }
 }

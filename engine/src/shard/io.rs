@@ -56,12 +56,20 @@ where
         {
             Ok(mut runtime) => return Ok(runtime.block_on(main(Driver::IoUring))),
             Err(error) if choice == DriverChoice::IoUring => {
-                return Err(io::Error::new(error.kind(), format!("io_uring unavailable: {error}")))
+                return Err(io::Error::new(
+                    error.kind(),
+                    format!("io_uring unavailable: {error}"),
+                ))
             }
-            Err(error) => crate::log!(Warn, "io_uring unavailable ({error}); falling back to epoll"),
+            Err(error) => crate::log!(
+                Warn,
+                "io_uring unavailable ({error}); falling back to epoll"
+            ),
         }
     }
-    let mut runtime = RuntimeBuilder::<LegacyDriver>::new().enable_timer().build()?;
+    let mut runtime = RuntimeBuilder::<LegacyDriver>::new()
+        .enable_timer()
+        .build()?;
     Ok(runtime.block_on(main(Driver::Epoll)))
 }
 
@@ -70,7 +78,8 @@ where
 /// process that set SO_REUSEPORT and would otherwise silently share our
 /// port. SO_REUSEADDR keeps TIME_WAIT leftovers from counting as "in use".
 pub fn port_in_use(addr: SocketAddr) -> bool {
-    let Ok(probe) = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP)) else {
+    let Ok(probe) = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))
+    else {
         return false;
     };
     let _ = probe.set_reuse_address(true);
@@ -80,7 +89,11 @@ pub fn port_in_use(addr: SocketAddr) -> bool {
 /// Bind `count` listeners on `addr`, all with SO_REUSEPORT so the kernel
 /// spreads connections across shards. When `addr` has port 0, the first
 /// listener picks the port and the others reuse it.
-pub fn bind_listeners(addr: SocketAddr, count: usize, backlog: i32) -> io::Result<Vec<StdListener>> {
+pub fn bind_listeners(
+    addr: SocketAddr,
+    count: usize,
+    backlog: i32,
+) -> io::Result<Vec<StdListener>> {
     let mut listeners = Vec::with_capacity(count);
     let mut addr = addr;
     for _ in 0..count {
@@ -145,7 +158,9 @@ impl Listener {
         if fd < 0 {
             let error = io::Error::last_os_error();
             return match error.raw_os_error() {
-                Some(libc::EAGAIN) | Some(libc::EINTR) | Some(libc::ECONNABORTED) => Accepted::WouldBlock,
+                Some(libc::EAGAIN) | Some(libc::EINTR) | Some(libc::ECONNABORTED) => {
+                    Accepted::WouldBlock
+                }
                 Some(libc::EINVAL) => Accepted::Closed,
                 _ => Accepted::Failed(error),
             };
@@ -218,7 +233,12 @@ impl Stream {
         loop {
             // SAFETY: `buf` is valid for `buf.len()` bytes of writes.
             let n = unsafe {
-                libc::recv(self.fd(), buf.as_mut_ptr().cast(), buf.len(), libc::MSG_DONTWAIT)
+                libc::recv(
+                    self.fd(),
+                    buf.as_mut_ptr().cast(),
+                    buf.len(),
+                    libc::MSG_DONTWAIT,
+                )
             };
             if n >= 0 {
                 return Ok(n as usize);
@@ -241,7 +261,9 @@ impl Stream {
         header.msg_iovlen = count as _;
         loop {
             // SAFETY: `header` points at `count` valid iovecs that outlive the call.
-            let n = unsafe { libc::sendmsg(self.fd(), &header, libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL) };
+            let n = unsafe {
+                libc::sendmsg(self.fd(), &header, libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL)
+            };
             if n >= 0 {
                 return Ok(n as usize);
             }
@@ -268,19 +290,25 @@ pub fn shutdown(fd: RawFd, how: libc::c_int) {
 /// Raise the soft open-files limit to the hard one. Returns (soft, hard)
 /// after the change.
 pub fn raise_nofile_limit() -> io::Result<(u64, u64)> {
-    let mut limit = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
     // SAFETY: `limit` is a valid rlimit to write into.
     if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } != 0 {
         return Err(io::Error::last_os_error());
     }
     if limit.rlim_cur < limit.rlim_max {
-        let raised = libc::rlimit { rlim_cur: limit.rlim_max, rlim_max: limit.rlim_max };
+        let raised = libc::rlimit {
+            rlim_cur: limit.rlim_max,
+            rlim_max: limit.rlim_max,
+        };
         // SAFETY: `raised` is a valid rlimit; raising soft up to hard needs no privilege.
         if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raised) } == 0 {
             limit = raised;
         }
     }
-    Ok((limit.rlim_cur as u64, limit.rlim_max as u64))
+    Ok((limit.rlim_cur, limit.rlim_max))
 }
 
 /// CPUs this process may run on, in order.
@@ -292,7 +320,9 @@ pub fn allowed_cpus() -> Vec<usize> {
         if libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) != 0 {
             return (0..std::thread::available_parallelism().map_or(1, |n| n.get())).collect();
         }
-        (0..libc::CPU_SETSIZE as usize).filter(|&cpu| libc::CPU_ISSET(cpu, &set)).collect()
+        (0..libc::CPU_SETSIZE as usize)
+            .filter(|&cpu| libc::CPU_ISSET(cpu, &set))
+            .collect()
     }
 }
 

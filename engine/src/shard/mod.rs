@@ -98,7 +98,8 @@ impl Shard {
     }
 
     fn tick_clock(&self) {
-        self.clock.set(self.started.elapsed().as_millis().min(u32::MAX as u128) as u32);
+        self.clock
+            .set(self.started.elapsed().as_millis().min(u32::MAX as u128) as u32);
     }
 
     fn task_started(&self) {
@@ -151,7 +152,9 @@ async fn serve_inbox(shard: &Rc<Shard>, inbox: &InboxReceiver) {
     loop {
         bus::ready(sender, inbox).await;
         inbox.drain_into(&mut batch, INBOX_BATCH);
-        shard.metrics().add(crate::metrics::Counter::InboxMessages, batch.len() as u64);
+        shard
+            .metrics()
+            .add(crate::metrics::Counter::InboxMessages, batch.len() as u64);
         let mut drain_requested = false;
         for message in batch.drain(..) {
             match message {

@@ -15,7 +15,9 @@ use bytes::Bytes;
 pub struct Outbound {
     /// The oldest frame; `None` only when the queue is empty.
     head: Option<Bytes>,
-    /// Frames after the head; boxed so the empty case costs 8 bytes.
+    /// Frames after the head; boxed so the empty case costs 8 bytes in
+    /// every connection instead of 32.
+    #[allow(clippy::box_collection)]
     rest: Option<Box<VecDeque<Bytes>>>,
     /// Bytes not yet written (the written prefix of the head excluded).
     queued: usize,
@@ -67,7 +69,12 @@ impl Outbound {
     /// Forget every frame not yet started, keeping a partly written head so
     /// the stream stays well-formed for a final close frame.
     pub fn discard_unsent(&mut self) {
-        for frame in self.rest.take().into_iter().flat_map(|rest| rest.into_iter()) {
+        for frame in self
+            .rest
+            .take()
+            .into_iter()
+            .flat_map(|rest| rest.into_iter())
+        {
             self.queued -= frame.len();
         }
         if self.head_written == 0 {
@@ -82,7 +89,8 @@ impl Outbound {
     pub fn fill_slices<'a>(&'a self, slices: &mut [IoSlice<'a>]) -> usize {
         let Some(head) = &self.head else { return 0 };
         let rest = self.rest.iter().flat_map(|rest| rest.iter());
-        let frames = std::iter::once(&head[self.head_written..]).chain(rest.map(|frame| &frame[..]));
+        let frames =
+            std::iter::once(&head[self.head_written..]).chain(rest.map(|frame| &frame[..]));
         let mut count = 0;
         for (slot, frame) in slices.iter_mut().zip(frames) {
             *slot = IoSlice::new(frame);

@@ -84,18 +84,21 @@ impl<T> Slab<T> {
 
     /// Every stored value with its id.
     pub fn iter_mut(&mut self) -> impl Iterator<Item = (ConnId, &mut T)> {
-        self.slots.iter_mut().enumerate().filter_map(|(index, slot)| {
-            let generation = slot.generation;
-            slot.value.as_mut().map(|value| {
-                (
-                    ConnId {
-                        index: index as u32,
-                        generation,
-                    },
-                    value,
-                )
+        self.slots
+            .iter_mut()
+            .enumerate()
+            .filter_map(|(index, slot)| {
+                let generation = slot.generation;
+                slot.value.as_mut().map(|value| {
+                    (
+                        ConnId {
+                            index: index as u32,
+                            generation,
+                        },
+                        value,
+                    )
+                })
             })
-        })
     }
 }
 

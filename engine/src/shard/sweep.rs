@@ -29,8 +29,12 @@ impl Shard {
     fn sweep(&self) {
         let config = &self.shared.config;
         let millis = |d: std::time::Duration| d.as_millis().min(u32::MAX as u128) as u32;
-        let (handshake, close) = (millis(config.handshake_timeout), millis(config.close_timeout));
-        let (ping_interval, pong_timeout) = (millis(config.ping_interval), millis(config.pong_timeout));
+        let (handshake, close) = (
+            millis(config.handshake_timeout),
+            millis(config.close_timeout),
+        );
+        let (ping_interval, pong_timeout) =
+            (millis(config.ping_interval), millis(config.pong_timeout));
         let now = self.now();
         let mut conns = self.conns.borrow_mut();
         for (id, conn) in conns.iter_mut() {
@@ -51,7 +55,10 @@ impl Shard {
                     self.metrics().inc(Counter::HeartbeatTimeouts);
                     conn.cut();
                 }
-                Phase::Open if !conn.ping_outstanding && now.saturating_sub(conn.last_heard) > ping_interval => {
+                Phase::Open
+                    if !conn.ping_outstanding
+                        && now.saturating_sub(conn.last_heard) > ping_interval =>
+                {
                     conn.ping_outstanding = true;
                     conn.since = now;
                     self.metrics().inc(Counter::PingsSent);

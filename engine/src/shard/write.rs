@@ -35,7 +35,8 @@ impl Shard {
             return;
         }
         let limit = self.shared.config.outbound_limit;
-        let over = |conn: &Conn| !conn.out.is_empty() && conn.out.queued_bytes() + frame.len() > limit;
+        let over =
+            |conn: &Conn| !conn.out.is_empty() && conn.out.queued_bytes() + frame.len() > limit;
         if over(conn) && !conn.writer_active {
             // Frames pile up between flush points (a burst from one read, an
             // inbox batch) while the socket may have room: the limit is for
@@ -50,7 +51,8 @@ impl Shard {
                     conn.out.discard_unsent();
                     conn.phase = Phase::Finishing;
                     conn.since = self.now();
-                    let close = frame::encode_close(CloseCode::POLICY_VIOLATION, "slow consumer", None);
+                    let close =
+                        frame::encode_close(CloseCode::POLICY_VIOLATION, "slow consumer", None);
                     self.push_control(id, conn, close);
                     return;
                 }
@@ -83,9 +85,13 @@ impl Shard {
     /// gathered write per connection, however many frames it got.
     pub(super) fn flush_dirty(self: &Rc<Self>) {
         loop {
-            let Some(id) = self.dirty.borrow_mut().pop() else { break };
+            let Some(id) = self.dirty.borrow_mut().pop() else {
+                break;
+            };
             let mut conns = self.conns.borrow_mut();
-            let Some(conn) = conns.get_mut(id) else { continue };
+            let Some(conn) = conns.get_mut(id) else {
+                continue;
+            };
             conn.dirty = false;
             if conn.writer_active {
                 continue;
@@ -110,7 +116,11 @@ impl Shard {
                     // connection (RFC 6455 5.5.1, 7.1.1) instead of waiting
                     // --close-timeout for the peer's FIN. Otherwise linger
                     // for the peer's close or EOF.
-                    let how = if conn.peer_closed { libc::SHUT_RDWR } else { libc::SHUT_WR };
+                    let how = if conn.peer_closed {
+                        libc::SHUT_RDWR
+                    } else {
+                        libc::SHUT_WR
+                    };
                     io::shutdown(conn.stream.fd(), how);
                 }
                 false
@@ -143,7 +153,9 @@ impl Shard {
                         return WriteOutcome::Blocked; // the socket buffer is full
                     }
                 }
-                Err(error) if error.kind() == ErrorKind::WouldBlock => return WriteOutcome::Blocked,
+                Err(error) if error.kind() == ErrorKind::WouldBlock => {
+                    return WriteOutcome::Blocked
+                }
                 Err(_) => return WriteOutcome::Broken,
             }
         }
