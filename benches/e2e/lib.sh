@@ -1,0 +1,78 @@
+# Shared by engine.sh and compare.sh (sourced, not run).
+#
+# Server on core 0, generator on core 1 (SERVER_CPU / GEN_CPU to change),
+# every server this script starts is stopped on exit (trap).
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+E2E=$ROOT/benches/e2e
+PY=${PYTHON:-python3}
+SERVER_CPU=${SERVER_CPU:-0}
+GEN_CPU=${GEN_CPU:-1}
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
+BIN=$CARGO_TARGET_DIR/release
+SERVER_PID=""
+
+log() { printf '%s %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+
+stop_server() {
+    [ -n "$SERVER_PID" ] || return 0
+    if kill -0 "$SERVER_PID" 2>/dev/null; then
+        kill -TERM "$SERVER_PID" 2>/dev/null || true
+        for _ in $(seq 1 150); do
+            kill -0 "$SERVER_PID" 2>/dev/null || break
+            sleep 0.1
+        done
+        kill -KILL "$SERVER_PID" 2>/dev/null || true
+    fi
+    wait "$SERVER_PID" 2>/dev/null || true
+    SERVER_PID=""
+}
+trap 'stop_server' EXIT
+trap 'exit 130' INT TERM
+
+wait_port() { # port: until it accepts, 15 s at most
+    local port=$1
+    for _ in $(seq 1 150); do
+        if (exec 3<>/dev/tcp/127.0.0.1/"$port") 2>/dev/null; then return 0; fi
+        kill -0 "$SERVER_PID" 2>/dev/null || { log "server died"; return 1; }
+        sleep 0.1
+    done
+    log "port $port never opened"; return 1
+}
+
+# start_server PORT LOGFILE CMD...: CMD pinned to SERVER_CPU, pid in SERVER_PID.
+start_server() {
+    local port=$1 logf=$2; shift 2
+    if (exec 3<>/dev/tcp/127.0.0.1/"$port") 2>/dev/null; then
+        log "port $port is already served by another process; pick another with PORT=..."; exit 1
+    fi
+    taskset -c "$SERVER_CPU" "$@" >"$logf" 2>&1 &
+    SERVER_PID=$!
+    wait_port "$port"
+    sleep 0.5 # let it settle before the generator samples its baseline RSS
+}
+
+# load OUT LABEL SCENARIO FLAGS...: ringcast-load pinned to GEN_CPU, JSON kept.
+load() {
+    local out=$1 label=$2; shift 2
+    "$PY" "$E2E/e2e.py" run --out "$out" --server-pid "$SERVER_PID" --label "$label" -- \
+        taskset -c "$GEN_CPU" "$BIN/ringcast-load" "$@" --threads 1 --server-pid "$SERVER_PID" --json
+}
+
+build_ringcast() {
+    if [ -n "${SKIP_BUILD:-}" ] && [ -x "$BIN/ringcast" ] && [ -x "$BIN/ringcast-load" ]; then return; fi
+    log "cargo build --release -p ringcast -p ringcast-load (CARGO_TARGET_DIR=$CARGO_TARGET_DIR)"
+    (cd "$ROOT" && cargo build --release -p ringcast -p ringcast-load)
+}
+
+check_cpus() {
+    local n; n=$(nproc --all)
+    if [ "$n" -lt 2 ]; then log "needs 2 CPUs (server on one, generator on the other)"; exit 1; fi
+}
+
+# Before each measured run: wait (QUIET_WAIT s at most, default 30) for other
+# processes on this shared machine to leave it under QUIET_PCT % busy.
+wait_quiet() {
+    [ "${QUIET_WAIT:-30}" = 0 ] && return 0
+    "$PY" "$E2E/e2e.py" quiet --threshold "${QUIET_PCT:-25}" --max-wait "${QUIET_WAIT:-30}"
+}
