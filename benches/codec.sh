@@ -40,9 +40,21 @@ command=(cargo bench -p ringcast-benches --bench frame --bench handshake --
     --measurement-time "$MEASURE" --warm-up-time "$WARMUP" --noplot)
 [ -n "$FILTER" ] && command+=("$FILTER")
 
+machine() {
+    printf -- '- CPU: %s, %s cores (`lscpu`)\n' \
+        "$(lscpu | sed -n 's/^Model name: *//p' | head -1)" "$(nproc)"
+    printf -- '- kernel %s, %s\n' "$(uname -r)" "$(rustc --version)"
+    printf -- '- started %s: `MEASURE=%s WARMUP=%s ROUNDS=%s benches/codec.sh`\n' \
+        "$(date -u '+%Y-%m-%d %H:%M UTC')" "$MEASURE" "$WARMUP" "$ROUNDS"
+    printf -- '- commit %s%s\n' "$(git rev-parse --short HEAD)" \
+        "$(git diff --quiet HEAD -- protocol benches || echo ' (protocol/ or benches/ modified)')"
+}
+
 results="$target/criterion-codec"
 if [ "$run" = 1 ]; then
     rm -rf "$results"   # no stale medians from an earlier run
+    mkdir -p "$results"
+    machine > "$results/run-info.md"
     for round in $(seq "$ROUNDS"); do
         export CRITERION_HOME="$results/round-$round"
         echo "==> round $round/$ROUNDS: ${command[*]}" >&2
@@ -50,19 +62,9 @@ if [ "$run" = 1 ]; then
     done
 fi
 
-machine() {
-    printf -- '- CPU: %s, %s cores (`lscpu`)\n' \
-        "$(lscpu | sed -n 's/^Model name: *//p' | head -1)" "$(nproc)"
-    printf -- '- kernel %s, %s\n' "$(uname -r)" "$(rustc --version)"
-    printf -- '- %s, `MEASURE=%s WARMUP=%s ROUNDS=%s benches/codec.sh`\n' \
-        "$(date -u '+%Y-%m-%d %H:%M UTC')" "$MEASURE" "$WARMUP" \
-        "$(find "$results" -maxdepth 1 -name 'round-*' | wc -l)"
-    printf -- '- commit %s%s\n' "$(git rev-parse --short HEAD)" \
-        "$(git diff --quiet HEAD -- protocol benches || echo ' (protocol/ or benches/ modified)')"
-}
-
 section=$(
-    python3 - "$results" "$(machine)" <<'PY'
+    [ -f "$results/run-info.md" ] || { echo "no results in $results: run without --report-only" >&2; exit 1; }
+python3 - "$results" "$(cat "$results/run-info.md")" <<'PY'
 import json, pathlib, statistics, sys
 
 home, machine = pathlib.Path(sys.argv[1]), sys.argv[2]
@@ -102,7 +104,10 @@ def fmt_ratio(group, size, peer):
     if not ratios:
         return "–"
     ratio = statistics.median(ratios)
-    return f"**{ratio:.2f}×**" if ratio < 1 else f"{ratio:.2f}×"
+    cell = f"**{ratio:.2f}×**" if ratio < 1 else f"{ratio:.2f}×"
+    if len(ratios) > 1:
+        cell += f" ({min(ratios):.2f}–{max(ratios):.2f})"
+    return cell
 
 def table(group, peers, extra=(), per_op=False):
     """Throughput of ringcast, the peers and any reference rows, with ratios."""
@@ -127,9 +132,11 @@ def table(group, peers, extra=(), per_op=False):
 peers = ["tungstenite", "fastwebsockets"]
 out = []
 out.append(f"Measured on:\n\n{machine}\n")
-out.append("Medians of criterion samples; throughput counts payload bytes (request bytes\n"
-           "for the handshake). Ratio = ringcast throughput / peer throughput: above 1\n"
-           "ringcast is faster, **bold** marks where it is slower.\n")
+out.append("Throughput: median of criterion's samples (median over the rounds when\n"
+           "there are several), counting payload bytes (request bytes for the handshake).\n"
+           "Ratio: ringcast throughput / peer throughput measured in the same round, median\n"
+           "over the rounds, (lowest–highest round) after it. Above 1 ringcast is faster;\n"
+           "**bold** marks where it is slower.\n")
 out.append("### Decode + unmask (server role, masked binary frames)\n")
 out.append(table("decode", peers, extra=["ringcast-in-place"]))
 out.append("### Encode, server role (unmasked)\n")
