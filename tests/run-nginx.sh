@@ -154,10 +154,14 @@ WSS="wss://127.0.0.1:$A_TLS"
 client() {
     local desc=$1 out
     shift
-    if out=$("${CLIENT[@]}" "$@" --cafile "$NG/cert.pem" 2>&1); then
+    local status=0
+    out=$("${CLIENT[@]}" "$@" --cafile "$NG/cert.pem" 2>&1) || status=$?
+    if [ "$status" -eq 0 ]; then
         ok "$desc: $out"
+    elif [ "$status" -eq 124 ]; then
+        bad "$desc" "${out:-no output}: the client was still running after 30 s and was killed"
     else
-        bad "$desc" "$out"
+        bad "$desc" "${out:-no output} (exit $status)"
     fi
 }
 metric() { "${CLIENT[@]}" metric "http://$1/metrics" "$2"; }
