@@ -23,7 +23,7 @@ pub struct Snapshot<'a> {
 pub fn render(snapshot: &Snapshot<'_>) -> String {
     let mut out = String::with_capacity(8 * 1024);
     let mut last_family = "";
-    for counter in Counter::ALL {
+    for &counter in Counter::ALL {
         let description = counter.describe();
         if description.name != last_family {
             let _ = writeln!(out, "# HELP {} {}", description.name, description.help);
