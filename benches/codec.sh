@@ -36,9 +36,8 @@ ROUNDS=${ROUNDS:-1}
 WARMUP=${WARMUP:-1}
 FILTER=${FILTER:-}
 target=${CARGO_TARGET_DIR:-$PWD/target}
-command=(cargo bench -p ringcast-benches --bench frame --bench handshake --
-    --measurement-time "$MEASURE" --warm-up-time "$WARMUP" --noplot)
-[ -n "$FILTER" ] && command+=("$FILTER")
+args=(--bench --measurement-time "$MEASURE" --warm-up-time "$WARMUP" --noplot)
+[ -n "$FILTER" ] && args+=("$FILTER")
 
 machine() {
     printf -- '- CPU: %s, %s cores (`lscpu`)\n' \
@@ -47,18 +46,33 @@ machine() {
     printf -- '- started %s: `MEASURE=%s WARMUP=%s ROUNDS=%s benches/codec.sh`\n' \
         "$(date -u '+%Y-%m-%d %H:%M UTC')" "$MEASURE" "$WARMUP" "$ROUNDS"
     printf -- '- commit %s%s\n' "$(git rev-parse --short HEAD)" \
-        "$(git diff --quiet HEAD -- protocol benches || echo ' (protocol/ or benches/ modified)')"
+        "$(git diff --quiet HEAD -- protocol benches/Cargo.toml benches/src benches/benches ||
+           echo ' (protocol/ or the codec benches modified)')"
 }
 
 results="$target/criterion-codec"
 if [ "$run" = 1 ]; then
     rm -rf "$results"   # no stale medians from an earlier run
     mkdir -p "$results"
+    # Build once and run those binaries in every round: a commit landing in
+    # protocol/ mid-run must not make the rounds measure different code.
+    build=(cargo bench -p ringcast-benches --bench frame --bench handshake --no-run)
+    echo "==> ${build[*]}" >&2
+    "${build[@]}" >&2
+    mapfile -t bins < <("${build[@]}" --message-format=json 2>/dev/null | python3 -c '
+import json, sys
+for line in sys.stdin:
+    m = json.loads(line)
+    if m.get("reason") == "compiler-artifact" and m.get("executable") and "bench" in m["target"]["kind"]:
+        print(m["executable"])')
+    [ "${#bins[@]}" = 2 ] || { echo "expected 2 bench binaries, got: ${bins[*]}" >&2; exit 1; }
     machine > "$results/run-info.md"
     for round in $(seq "$ROUNDS"); do
         export CRITERION_HOME="$results/round-$round"
-        echo "==> round $round/$ROUNDS: ${command[*]}" >&2
-        "${command[@]}" >&2
+        for bin in "${bins[@]}"; do
+            echo "==> round $round/$ROUNDS: $(basename "$bin") ${args[*]}" >&2
+            "$bin" "${args[@]}" >&2
+        done
     done
 fi
 
