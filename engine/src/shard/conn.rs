@@ -4,9 +4,9 @@
 //! teardown. Input left over from a read (a partial frame, a partial
 //! request) is the only per-connection buffer, and only while partial.
 
-use std::io::ErrorKind;
 use std::net::IpAddr;
 use std::rc::Rc;
+use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use ringcast_protocol::frame::{self, Decoded, OpCode};
@@ -117,31 +117,21 @@ impl Conn {
     }
 }
 
-/// Whether the read loop goes on.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Flow {
-    Continue,
-    Stop,
-}
-
 enum ReadOutcome {
-    /// Data was read; `more` when the read filled the buffer (more may wait).
-    Data {
-        more: bool,
-    },
-    WouldBlock,
+    /// Data was read and handled.
+    Data,
+    /// Nothing to read: the task's waker is parked on the socket.
+    Pending,
+    /// End of stream or a socket error.
     Closed,
 }
 
 /// The task of one connection: read until the peer or the shard ends it,
-/// then remove it from the table. The first read is tried before waiting,
-/// since a new connection's request is usually already there.
+/// then remove it from the table. Its whole state is this closure's three
+/// captures; the first poll reads at once, since a new connection's request
+/// is usually already there.
 pub(super) async fn run_connection(shard: Rc<Shard>, id: ConnId, stream: Rc<Stream>) {
-    while shard.on_readable(id, &stream) == Flow::Continue {
-        if stream.readable().await.is_err() {
-            break;
-        }
-    }
+    std::future::poll_fn(|cx| shard.poll_readable(id, &stream, cx)).await;
     shard.remove(id);
     shard.task_finished();
 }
@@ -177,8 +167,17 @@ impl Shard {
     }
 
     /// Read what the socket has, handle it, and flush what it produced.
-    fn on_readable(self: &Rc<Self>, id: ConnId, stream: &Stream) -> Flow {
-        let mut flow = Flow::Continue;
+    /// `Ready` when the connection is over. Reads go on until the socket
+    /// would block (readiness is edge-triggered: the waker is only parked
+    /// by a read that would block), or until a per-wake budget is spent, in
+    /// which case the task yields and wakes itself to be fair to the others.
+    fn poll_readable(
+        self: &Rc<Self>,
+        id: ConnId,
+        stream: &Stream,
+        cx: &mut Context<'_>,
+    ) -> Poll<()> {
+        let mut outcome = ReadOutcome::Data;
         for _ in 0..READS_PER_WAKE {
             let Some(mut rx) = self
                 .conns
@@ -186,50 +185,51 @@ impl Shard {
                 .get_mut(id)
                 .map(|conn| conn.rx.take())
             else {
-                flow = Flow::Stop;
+                outcome = ReadOutcome::Closed;
                 break;
             };
-            let outcome = match rx.as_deref_mut() {
-                Some(state) if !state.carry.is_empty() => self.read_into_carry(id, stream, state),
-                _ => self.read_into_scratch(id, stream, &mut rx),
+            outcome = match rx.as_deref_mut() {
+                Some(state) if !state.carry.is_empty() => {
+                    self.read_into_carry(id, stream, cx, state)
+                }
+                _ => self.read_into_scratch(id, stream, cx, &mut rx),
             };
             let mut conns = self.conns.borrow_mut();
             let Some(conn) = conns.get_mut(id) else {
-                flow = Flow::Stop;
+                outcome = ReadOutcome::Closed;
                 break;
             };
             conn.rx = rx.filter(|state| !state.carry.is_empty() || state.assembler.is_some());
-            match outcome {
-                ReadOutcome::Data { more } => {
-                    conn.last_heard = self.now();
-                    conn.ping_outstanding = false;
-                    if !more {
-                        break;
-                    }
-                }
-                ReadOutcome::WouldBlock => break,
-                ReadOutcome::Closed => {
-                    flow = Flow::Stop;
-                    break;
-                }
+            if let ReadOutcome::Data = outcome {
+                conn.last_heard = self.now();
+                conn.ping_outstanding = false;
+            } else {
+                break;
             }
         }
         self.flush_dirty();
-        flow
+        match outcome {
+            ReadOutcome::Closed => Poll::Ready(()),
+            ReadOutcome::Pending => Poll::Pending,
+            ReadOutcome::Data => {
+                cx.waker().wake_by_ref();
+                Poll::Pending
+            }
+        }
     }
 
     fn read_into_scratch(
         self: &Rc<Self>,
         id: ConnId,
         stream: &Stream,
+        cx: &mut Context<'_>,
         rx: &mut Option<Box<RxState>>,
     ) -> ReadOutcome {
         let mut scratch = self.scratch.borrow_mut();
-        let read = match stream.recv(&mut scratch) {
-            Ok(0) => return ReadOutcome::Closed,
-            Ok(read) => read,
-            Err(error) if error.kind() == ErrorKind::WouldBlock => return ReadOutcome::WouldBlock,
-            Err(_) => return ReadOutcome::Closed,
+        let read = match stream.poll_recv(cx, &mut scratch) {
+            Poll::Ready(Ok(0)) | Poll::Ready(Err(_)) => return ReadOutcome::Closed,
+            Poll::Ready(Ok(read)) => read,
+            Poll::Pending => return ReadOutcome::Pending,
         };
         let mut assembler = rx.as_mut().and_then(|state| state.assembler.take());
         let (consumed, need) = self.process(id, &mut scratch[..read], &mut assembler);
@@ -240,30 +240,26 @@ impl Shard {
             state.need = need;
             state.assembler = keep_assembler;
         }
-        ReadOutcome::Data {
-            more: read == scratch.len(),
-        }
+        ReadOutcome::Data
     }
 
     fn read_into_carry(
         self: &Rc<Self>,
         id: ConnId,
         stream: &Stream,
+        cx: &mut Context<'_>,
         state: &mut RxState,
     ) -> ReadOutcome {
         let kept = state.carry.len();
         let chunk = state.need.clamp(MIN_CARRY_READ, MAX_CARRY_READ);
         state.carry.resize(kept + chunk, 0);
-        let read = match stream.recv(&mut state.carry[kept..]) {
-            Ok(0) => return ReadOutcome::Closed,
-            Ok(read) => read,
-            Err(error) => {
+        let polled = stream.poll_recv(cx, &mut state.carry[kept..]);
+        let read = match polled {
+            Poll::Ready(Ok(read)) if read > 0 => read,
+            Poll::Ready(_) => return ReadOutcome::Closed,
+            Poll::Pending => {
                 state.carry.truncate(kept);
-                return if error.kind() == ErrorKind::WouldBlock {
-                    ReadOutcome::WouldBlock
-                } else {
-                    ReadOutcome::Closed
-                };
+                return ReadOutcome::Pending;
             }
         };
         state.carry.truncate(kept + read);
@@ -275,9 +271,7 @@ impl Shard {
         if state.carry.is_empty() && state.carry.capacity() > MIN_CARRY_READ {
             state.carry = Vec::new(); // a large frame is done: give its buffer back
         }
-        ReadOutcome::Data {
-            more: read == chunk,
-        }
+        ReadOutcome::Data
     }
 
     /// Handle every complete request or frame at the start of `input`.

@@ -7,11 +7,16 @@
 //! io_uring read would pin one per connection), and every shard reads into
 //! one shared scratch buffer.
 
+use std::cell::RefCell;
 use std::future::Future;
 use std::io::{self, IoSlice};
 use std::net::{SocketAddr, TcpListener as StdListener, TcpStream as StdStream};
 use std::os::fd::{AsRawFd, FromRawFd, RawFd};
+use std::pin::Pin;
+use std::task::{Context, Poll};
 
+use monoio::io::poll_io::{AsyncRead, AsyncWrite, ReadBuf};
+use monoio::net::unix::stream_poll::UnixStreamPoll;
 use monoio::{IoUringDriver, LegacyDriver, RuntimeBuilder};
 use socket2::{Domain, Protocol, Socket, Type};
 
@@ -168,9 +173,10 @@ impl Listener {
         // SAFETY: accept4 returned a fresh descriptor that nothing else owns.
         let stream = unsafe { StdStream::from_raw_fd(fd) };
         let _ = stream.set_nodelay(true);
-        let peer = stream
-            .peer_addr()
-            .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)));
+        // SAFETY: accept4 filled `storage` with an address of `len` bytes.
+        let peer = unsafe { socket2::SockAddr::new(storage, len) }
+            .as_socket()
+            .unwrap_or_else(|| SocketAddr::from(([0, 0, 0, 0], 0)));
         Accepted::Connection(stream, peer)
     }
 
@@ -186,71 +192,70 @@ fn unsafe_zeroed_storage() -> libc::sockaddr_storage {
     unsafe { std::mem::zeroed() }
 }
 
-/// A connection's socket registered with the shard's runtime. Cloning the
-/// `Rc` around it is how the on-demand writer shares it with the reader.
+/// A connection's socket registered with the shard's runtime in poll mode:
+/// a read or write is attempted and, when it would block, the task's waker
+/// is parked on the socket's readiness. Nothing is pending while a
+/// connection is idle except that registration, so an idle connection owns
+/// no buffer and its task is a small closure (monoio's `readable()` future
+/// alone is 120 bytes per connection).
 ///
-/// monoio's `TcpStream` carries ~80 bytes of cached addresses and socket
-/// options we never use; its `UnixStream` is nothing but the registered
-/// descriptor (8 bytes). We only ever ask it for readiness (a poll on the
-/// descriptor, which is the same for any socket family) and do every read
-/// and write ourselves, so the TCP socket is registered through it.
+/// Registered through monoio's `UnixStream`, which is nothing but the
+/// descriptor (its `TcpStream` adds ~80 bytes of cached addresses we never
+/// read): readiness and the read/write syscalls do not depend on the
+/// socket's family. Cloning the `Rc` around it is how the on-demand writer
+/// shares it with the reader.
 pub struct Stream {
-    inner: monoio::net::UnixStream,
+    inner: RefCell<UnixStreamPoll>,
+    fd: RawFd,
 }
 
 impl Stream {
-    /// Register an accepted socket with the current shard's runtime.
+    /// Register an accepted (non-blocking) socket with the current shard's runtime.
     pub fn new(stream: StdStream) -> io::Result<Stream> {
         use std::os::fd::IntoRawFd;
         let fd = stream.into_raw_fd();
         // SAFETY: `fd` is an open socket we own (just taken out of `stream`);
-        // the UnixStream wrapper takes over closing it. Only readiness polls
-        // and close are performed through it, which are family-independent.
+        // the UnixStream wrapper takes over closing it. Only readiness,
+        // recv/writev and close are performed through it, which are
+        // family-independent.
         let socket = unsafe { std::os::unix::net::UnixStream::from_raw_fd(fd) };
+        let registered = monoio::net::UnixStream::from_std(socket)?;
+        let polled = registered.try_into_poll_io().map_err(|(error, _)| error)?;
         Ok(Stream {
-            inner: monoio::net::UnixStream::from_std(socket)?,
+            inner: RefCell::new(polled),
+            fd,
         })
     }
 
     /// The raw descriptor (for shutdown from the sweep).
     pub fn fd(&self) -> RawFd {
-        self.inner.as_raw_fd()
+        self.fd
     }
 
-    /// Wait until a read would not block (data, EOF or error).
-    pub async fn readable(&self) -> io::Result<()> {
-        self.inner.readable(false).await
-    }
-
-    /// Wait until a write would not block.
-    pub async fn writable(&self) -> io::Result<()> {
-        self.inner.writable(false).await
-    }
-
-    /// Non-blocking read into `buf`. `Ok(0)` is end of stream;
-    /// `WouldBlock` means wait for readiness again.
-    pub fn recv(&self, buf: &mut [u8]) -> io::Result<usize> {
-        loop {
-            // SAFETY: `buf` is valid for `buf.len()` bytes of writes.
-            let n = unsafe {
-                libc::recv(
-                    self.fd(),
-                    buf.as_mut_ptr().cast(),
-                    buf.len(),
-                    libc::MSG_DONTWAIT,
-                )
-            };
-            if n >= 0 {
-                return Ok(n as usize);
-            }
-            let error = io::Error::last_os_error();
-            if error.kind() != io::ErrorKind::Interrupted {
-                return Err(error);
-            }
+    /// Read into `buf`. `Ready(Ok(0))` is end of stream; `Pending` means the
+    /// task's waker is parked until the socket is readable.
+    pub fn poll_recv(&self, cx: &mut Context<'_>, buf: &mut [u8]) -> Poll<io::Result<usize>> {
+        let mut read = ReadBuf::new(buf);
+        let mut inner = self.inner.borrow_mut();
+        match Pin::new(&mut *inner).poll_read(cx, &mut read) {
+            Poll::Ready(Ok(())) => Poll::Ready(Ok(read.filled().len())),
+            Poll::Ready(Err(error)) => Poll::Ready(Err(error)),
+            Poll::Pending => Poll::Pending,
         }
     }
 
-    /// Non-blocking gathered write of `slices` (at most IOV_MAX are used).
+    /// Gathered write; `Pending` parks the task's waker until the socket has room.
+    pub fn poll_send_vectored(
+        &self,
+        cx: &mut Context<'_>,
+        slices: &[IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        let mut inner = self.inner.borrow_mut();
+        Pin::new(&mut *inner).poll_write_vectored(cx, &slices[..slices.len().min(MAX_IOVECS)])
+    }
+
+    /// Non-blocking gathered write of `slices` (at most [`MAX_IOVECS`] are
+    /// used), for flush points outside any task: no waker is involved.
     /// Returns the bytes written, which may be fewer than offered.
     pub fn send_vectored(&self, slices: &[IoSlice<'_>]) -> io::Result<usize> {
         let count = slices.len().min(MAX_IOVECS);
@@ -259,11 +264,10 @@ impl Stream {
         // IoSlice is guaranteed ABI-compatible with iovec on Unix.
         header.msg_iov = slices.as_ptr() as *mut libc::iovec;
         header.msg_iovlen = count as _;
+        let fd = self.fd();
         loop {
             // SAFETY: `header` points at `count` valid iovecs that outlive the call.
-            let n = unsafe {
-                libc::sendmsg(self.fd(), &header, libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL)
-            };
+            let n = unsafe { libc::sendmsg(fd, &header, libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL) };
             if n >= 0 {
                 return Ok(n as usize);
             }

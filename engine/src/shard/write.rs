@@ -5,6 +5,7 @@
 
 use std::io::{ErrorKind, IoSlice};
 use std::rc::Rc;
+use std::task::{Context, Poll};
 
 use bytes::Bytes;
 use ringcast_protocol::frame;
@@ -42,7 +43,7 @@ impl Shard {
             // inbox batch) while the socket may have room: the limit is for
             // what the socket would not take, so write before judging. The
             // connection stays marked dirty; the next flush settles it.
-            self.write_and_settle(conn);
+            self.write_and_settle(conn, None);
         }
         if over(conn) {
             match self.shared.config.slow_consumer {
@@ -96,7 +97,7 @@ impl Shard {
             if conn.writer_active {
                 continue;
             }
-            if self.write_and_settle(conn) {
+            if self.write_and_settle(conn, None) {
                 conn.writer_active = true;
                 self.task_started();
                 monoio::spawn(write_when_ready(self.clone(), id, conn.stream.clone()));
@@ -106,9 +107,10 @@ impl Shard {
 
     /// Write what the socket takes; after a full flush of a finishing
     /// connection, shut our side down (both sides once the close handshake
-    /// is complete). Returns true when still blocked.
-    fn write_and_settle(&self, conn: &mut Conn) -> bool {
-        match self.write_out(conn) {
+    /// is complete). Returns true when still blocked. With a task context
+    /// (the writer task), blocked means its waker is parked on the socket.
+    pub(super) fn write_and_settle(&self, conn: &mut Conn, cx: Option<&mut Context<'_>>) -> bool {
+        match self.write_out(conn, cx) {
             WriteOutcome::Flushed => {
                 if conn.phase == Phase::Finishing && !conn.write_shut {
                     conn.write_shut = true;
@@ -134,7 +136,12 @@ impl Shard {
         }
     }
 
-    fn write_out(&self, conn: &mut Conn) -> WriteOutcome {
+    /// Gathered writes until the queue is empty or the socket is full.
+    /// Without a context (flush points) a short write counts as full, which
+    /// saves the syscall that would only say so; with one (the writer task)
+    /// it writes until the socket itself says it would block, because only
+    /// that parks the waker.
+    fn write_out(&self, conn: &mut Conn, mut cx: Option<&mut Context<'_>>) -> WriteOutcome {
         loop {
             if conn.out.is_empty() {
                 return WriteOutcome::Flushed;
@@ -142,18 +149,26 @@ impl Shard {
             let (offered, result) = {
                 let mut slices = [IoSlice::new(&[]); MAX_IOVECS];
                 let count = conn.out.fill_slices(&mut slices);
-                let offered: usize = slices[..count].iter().map(|slice| slice.len()).sum();
-                (offered, conn.stream.send_vectored(&slices[..count]))
+                let slices = &slices[..count];
+                let offered: usize = slices.iter().map(|slice| slice.len()).sum();
+                let result = match cx.as_deref_mut() {
+                    Some(cx) => match conn.stream.poll_send_vectored(cx, slices) {
+                        Poll::Ready(result) => result,
+                        Poll::Pending => return WriteOutcome::Blocked,
+                    },
+                    None => conn.stream.send_vectored(slices),
+                };
+                (offered, result)
             };
             match result {
                 Ok(written) => {
                     self.metrics().add(Counter::BytesOut, written as u64);
                     conn.out.advance(written);
-                    if written < offered {
-                        return WriteOutcome::Blocked; // the socket buffer is full
+                    if written < offered && cx.is_none() {
+                        return WriteOutcome::Blocked;
                     }
                 }
-                Err(error) if error.kind() == ErrorKind::WouldBlock => {
+                Err(error) if error.kind() == ErrorKind::WouldBlock && cx.is_none() => {
                     return WriteOutcome::Blocked
                 }
                 Err(_) => return WriteOutcome::Broken,
@@ -166,19 +181,18 @@ impl Shard {
 /// connection is gone). Holds an `Rc` of the socket so it stays open while
 /// this task waits, even if the reader has already torn the connection down.
 async fn write_when_ready(shard: Rc<Shard>, id: ConnId, stream: Rc<Stream>) {
-    loop {
-        let ready = stream.writable().await;
+    std::future::poll_fn(|cx| {
         let mut conns = shard.conns.borrow_mut();
-        let Some(conn) = conns.get_mut(id) else { break };
-        if ready.is_err() {
-            conn.writer_active = false;
-            conn.cut();
-            break;
+        let Some(conn) = conns.get_mut(id) else {
+            return Poll::Ready(());
+        };
+        if shard.write_and_settle(conn, Some(cx)) {
+            return Poll::Pending;
         }
-        if !shard.write_and_settle(conn) {
-            conn.writer_active = false;
-            break;
-        }
-    }
+        conn.writer_active = false;
+        Poll::Ready(())
+    })
+    .await;
+    drop(stream);
     shard.task_finished();
 }
