@@ -317,7 +317,16 @@ pub fn encode_into(
 /// Encode one whole frame into a fresh `Bytes`, ready to be shared by every
 /// connection it is sent to (cloning a `Bytes` is a reference-count bump).
 pub fn encode(opcode: OpCode, fin: bool, payload: &[u8], mask: Option<[u8; 4]>) -> Bytes {
-    let mut dst = BytesMut::with_capacity(MAX_HEADER_LEN + payload.len());
+    // Exactly the frame's size: when length equals capacity, `freeze` keeps
+    // the one allocation instead of boxing a second header for the `Bytes`.
+    let header = FrameHeader {
+        fin,
+        rsv: 0,
+        opcode,
+        mask,
+        payload_len: payload.len() as u64,
+    };
+    let mut dst = BytesMut::with_capacity(header.encoded_len() + payload.len());
     encode_into(&mut dst, opcode, fin, payload, mask);
     dst.freeze()
 }

@@ -12,14 +12,17 @@ pub fn apply_mask(buf: &mut [u8], key: [u8; 4], offset: usize) {
     // same pattern.
     let key = rotate(key, offset);
     let word = u32::from_ne_bytes(key);
-    let wide = u128::from(word) * 0x0000_0001_0000_0001_0000_0001_0000_0001;
-    // chunks_exact_mut proves every length, so there are no bounds checks
-    // and LLVM turns the loop into full-width vector XORs (unrolled).
+    let wide: [u8; 16] = std::array::from_fn(|i| key[i & 3]);
+    // chunks_exact_mut proves every length, so there are no bounds checks.
+    // The XOR is byte-wise against a 16-byte key on purpose: LLVM turns it
+    // into `pxor` on whole vectors, while a scalar `u128` XOR is split into
+    // two 64-bit integer XORs (checked in the generated code; 64 KiB went
+    // from 41 to 51 GB/s best-of-7 with this form).
     let mut lanes = buf.chunks_exact_mut(16);
     for lane in &mut lanes {
-        let mut bytes = [0u8; 16];
-        bytes.copy_from_slice(lane);
-        lane.copy_from_slice(&(u128::from_ne_bytes(bytes) ^ wide).to_ne_bytes());
+        for (byte, k) in lane.iter_mut().zip(wide) {
+            *byte ^= k;
+        }
     }
     // The tail starts at a multiple of 16, so the rotated key still applies
     // from its first byte.
