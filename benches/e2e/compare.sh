@@ -13,7 +13,8 @@
 # golang-github-gorilla-websocket-dev, nodejs/npm; npm ci; cargo build).
 # Env: REPS, SERVERS (comma list, default all), PORT (9101), SKIP_BUILD=1,
 #      CARGO_TARGET_DIR, FANOUT_RATE (msg/s into the 1000-member room, 20),
-#      MAX_RATE (the overload run's msg/s, 600), QUIET_WAIT / QUIET_PCT.
+#      MAX_RATE (the overload run's msg/s, 600), QUIET_WAIT / QUIET_PCT /
+#      QUIET_BUDGET (waiting for other processes to calm down: lib.sh).
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
 
@@ -108,8 +109,8 @@ pkgver() { node -p "require('$PEERS/node/node_modules/$1/package.json').version"
 NODEV=$(node --version)
 names='{"ringcast":"ringcast","uws":"uWebSockets.js","ws":"Node ws","tungstenite":"tokio-tungstenite","fastwebsockets":"fastwebsockets","gorilla":"Go gorilla"}'
 cmds=()
-for s in "${SERVER_LIST[@]}"; do cmds+=("cmd_$s=taskset -c $SERVER_CPU $(server_cmd "$s" | sed "s|$ROOT/||; s|$CARGO_TARGET_DIR|\$CARGO_TARGET_DIR|")"); done
-"$PY" "$E2E/e2e.py" meta --out "$RAW/meta.json" reps="$REPS" servers="$SERVERS" server_names="$names" \
+for s in "${SERVER_LIST[@]}"; do cmds+=("cmd_$s=${PRIO:+$PRIO }taskset -c $SERVER_CPU $(server_cmd "$s" | sed "s|$ROOT/||; s|$CARGO_TARGET_DIR|\$CARGO_TARGET_DIR|")"); done
+"$PY" "$E2E/e2e.py" meta --out "$RAW/meta.json" reps="$REPS" prio="$PRIO" servers="$SERVERS" server_names="$names" \
     commit="$(git -C "$ROOT" rev-parse --short HEAD)$(git -C "$ROOT" diff --quiet -- engine loadgen protocol || echo '+dirty')" \
     ringcast_version="$("$BIN/ringcast" --version)" \
     version_ringcast="$("$BIN/ringcast" --version), io_uring, \`--shards 1\`, mimalloc; this repo" \

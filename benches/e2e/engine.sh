@@ -46,8 +46,8 @@ for rep in $(seq 1 "$REPS"); do
     stop_server
 done
 
-"$PY" "$E2E/e2e.py" meta --out "$RAW/meta.json" reps="$REPS" \
+"$PY" "$E2E/e2e.py" meta --out "$RAW/meta.json" reps="$REPS" prio="$PRIO" \
     commit="$(git -C "$ROOT" rev-parse --short HEAD)$(git -C "$ROOT" diff --quiet -- engine loadgen protocol || echo '+dirty')" \
     ringcast_version="$("$BIN/ringcast" --version)" \
-    server_cmd="taskset -c $SERVER_CPU ringcast --shards 1 --listen 127.0.0.1:$PORT --log-level warn"
+    server_cmd="${PRIO:+$PRIO }taskset -c $SERVER_CPU ringcast --shards 1 --listen 127.0.0.1:$PORT --log-level warn"
 "$PY" "$E2E/e2e.py" engine-report --raw "$RAW" --meta "$RAW/meta.json" --md "$OUT/engine.md"
