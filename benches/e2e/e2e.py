@@ -227,8 +227,8 @@ def generic_cmd(cmd):
             continue
         if c == "--server-pid":
             skip = True
-        out.append(c)
-    return shell_join(out)
+        out.append(os.path.basename(c) if c.endswith("/ringcast-load") else c)
+    return shell_join(out).replace("'$SERVER_PID'", '"$SERVER_PID"')
 
 
 def run_flags(rec):
@@ -271,10 +271,15 @@ def machine_table(meta):
     return "\n".join(lines)
 
 
-def foreign_note(runs):
+def foreign_note(runs, meta=None):
     f = [r["machine"]["foreign_pct"] for r in runs if r.get("machine")]
     if not f:
         return ""
+    if meta and meta.get("prio"):
+        return (f"Other processes on this shared machine used {min(f):.0f}–{max(f):.0f} % of its CPU "
+                f"(median {statistics.median(f):.0f} %) during these runs (`foreign`: machine busy "
+                f"time minus server and generator, from `/proc/stat`). Under `{meta['prio']}` the "
+                f"server and generator preempt them, so their effect is small, but not nil.")
     return (f"Other processes on this shared machine used {min(f):.0f}–{max(f):.0f} % of its CPU "
             f"(median {statistics.median(f):.0f} %) during these runs (`foreign` below: machine "
             f"busy time minus server and generator, from `/proc/stat`); their load competes "
@@ -356,7 +361,7 @@ def cmd_engine_report(argv):
         L.append(f"| {r['label']} | {r['rc']} | {get(r, 'clean')} | {r['machine']['foreign_pct']} % | "
                  f"{r['machine']['loadavg_before']} | {'; '.join(run_flags(r)) or '–'} |")
     L.append("")
-    note = foreign_note(idle + fan)
+    note = foreign_note(idle + fan, meta)
     if note:
         L.append(note + "\n")
     L.append("Commands (`$SERVER_PID` is the server's pid; the server was started as "
@@ -539,7 +544,7 @@ def cmd_compare_report(argv):
         L.append(f"| {names.get(srv, srv)} | {scen} | {rep} | {r['rc']} | {get(r, 'clean')} | "
                  f"{r['machine']['foreign_pct']} % | {'; '.join(run_flags(r)) or '–'} |")
     L.append("")
-    note = foreign_note(runs)
+    note = foreign_note(runs, meta)
     if note:
         L.append(note + "\n")
     L.append("### Commands\n")
@@ -554,7 +559,8 @@ def cmd_compare_report(argv):
     for r in runs:
         if not r["label"].startswith("ringcast:"):
             continue
-        c = generic_cmd(r["cmd"]).replace("ws://127.0.0.1:9101", "$URL")
+        c = generic_cmd(r["cmd"]).replace("'ws://127.0.0.1:9101", "\"$URL").replace(
+            "{room}'", "{room}\"").replace("ws://127.0.0.1:9101", "$URL")
         if c not in seen:
             seen.add(c)
             L.append(c)
