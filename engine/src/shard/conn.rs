@@ -516,7 +516,12 @@ impl Shard {
         let Some(conn) = self.conns.borrow_mut().remove(id) else {
             return;
         };
-        io::shutdown(conn.stream.fd(), libc::SHUT_RDWR);
+        if conn.writer_active {
+            // The writer holds its own handle and waits for room that may
+            // never come: shutting the socket down wakes it. Otherwise
+            // dropping the last handle closes the socket; no syscall needed.
+            io::shutdown(conn.stream.fd(), libc::SHUT_RDWR);
+        }
         match (conn.phase, conn.kind) {
             (Phase::Handshaking, _) => self.metrics().dec(Counter::Handshaking),
             (_, Kind::Pending(_)) => {}

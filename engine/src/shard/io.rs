@@ -258,6 +258,9 @@ impl Stream {
     /// used), for flush points outside any task: no waker is involved.
     /// Returns the bytes written, which may be fewer than offered.
     pub fn send_vectored(&self, slices: &[IoSlice<'_>]) -> io::Result<usize> {
+        if let [only] = slices {
+            return self.send(only);
+        }
         let count = slices.len().min(MAX_IOVECS);
         // SAFETY: msghdr is plain old data; zero is valid for every field.
         let mut header: libc::msghdr = unsafe { std::mem::zeroed() };
@@ -268,6 +271,32 @@ impl Stream {
         loop {
             // SAFETY: `header` points at `count` valid iovecs that outlive the call.
             let n = unsafe { libc::sendmsg(fd, &header, libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL) };
+            if n >= 0 {
+                return Ok(n as usize);
+            }
+            let error = io::Error::last_os_error();
+            if error.kind() != io::ErrorKind::Interrupted {
+                return Err(error);
+            }
+        }
+    }
+}
+
+impl Stream {
+    /// Non-blocking write of one buffer: `send` skips the iovec handling of
+    /// `sendmsg`, measurable when a broadcast writes one frame to each of
+    /// thousands of sockets.
+    fn send(&self, buf: &[u8]) -> io::Result<usize> {
+        loop {
+            // SAFETY: `buf` is valid for `buf.len()` bytes of reads.
+            let n = unsafe {
+                libc::send(
+                    self.fd,
+                    buf.as_ptr().cast(),
+                    buf.len(),
+                    libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL,
+                )
+            };
             if n >= 0 {
                 return Ok(n as usize);
             }
