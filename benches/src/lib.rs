@@ -54,10 +54,16 @@ pub fn build_frame(out: &mut Vec<u8>, opcode: u8, payload: &[u8], mask: Option<[
     match mask {
         Some(key) => {
             out.extend_from_slice(&key);
-            out.extend(payload.iter().enumerate().map(|(i, b)| b ^ key[i & 3]));
+            out.extend(xor_mask(payload, key));
         }
         None => out.extend_from_slice(payload),
     }
+}
+
+/// `bytes` XORed with `key` the plain way (RFC 6455 5.3): the reference every
+/// implementation's masking is checked against.
+pub fn xor_mask(bytes: &[u8], key: [u8; 4]) -> impl Iterator<Item = u8> + '_ {
+    bytes.iter().enumerate().map(move |(i, b)| b ^ key[i & 3])
 }
 
 /// Consecutive identical masked binary frames (client to server), as one
@@ -187,11 +193,7 @@ pub fn read_frame(wire: &[u8]) -> Option<WireFrame> {
     };
     let body = rest.get(..len)?;
     let payload = match mask {
-        Some(key) => body
-            .iter()
-            .enumerate()
-            .map(|(i, b)| b ^ key[i & 3])
-            .collect(),
+        Some(key) => xor_mask(body, key).collect(),
         None => body.to_vec(),
     };
     Some(WireFrame {
@@ -294,11 +296,7 @@ mod tests {
         let batch = FrameBatch::masked(125);
         assert_eq!(batch.frames, BATCH_BYTES / 131);
         let body = &batch.bytes[6..6 + 125];
-        let unmasked: Vec<u8> = body
-            .iter()
-            .enumerate()
-            .map(|(i, b)| b ^ MASK_KEY[i & 3])
-            .collect();
+        let unmasked: Vec<u8> = xor_mask(body, MASK_KEY).collect();
         assert_eq!(unmasked, batch.payload);
         assert_eq!(FrameBatch::masked(65536).frames, 1);
     }
