@@ -1,5 +1,5 @@
 """Real clients for tests/run-nginx.sh: WebSockets (the `websockets` package,
-sync API) and plain HTTP through nginx to a ringcast engine.
+asyncio API behind a blocking face) and plain HTTP through nginx to a ringcast engine.
 
   nginx_client.py echo URL [--cafile CERT] [--source ADDR]
   nginx_client.py room URL [--cafile CERT]          (URL of /room/<name>)
@@ -21,10 +21,63 @@ import time
 import urllib.parse
 import urllib.request
 
+import asyncio
+import concurrent.futures
+import threading
+
+from websockets.asyncio.client import connect
 from websockets.exceptions import ConnectionClosed, WebSocketException
-from websockets.sync.client import connect
 
 TIMEOUT = 5.0
+
+
+class Client:
+    """A blocking face over websockets' asyncio client, run on its own event
+    loop thread. Not the library's sync client: that one reads on a thread of
+    its own while the caller writes, i.e. two threads inside one OpenSSL
+    connection at once, which OpenSSL does not allow; under load a wss://
+    send of 256 KiB hung there forever (seen twice in CI). Here every TLS
+    read and write happens on the loop thread, and the loop keeps answering
+    the engine's pings while the caller sleeps."""
+
+    def __init__(self, url, **kwargs):
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+        async def opened():
+            return await connect(url, **kwargs)
+
+        self.ws = self._run(opened(), TIMEOUT * 2)
+        self.response = self.ws.response
+        self.protocol = self.ws.protocol
+
+    def _run(self, coroutine, timeout):
+        future = asyncio.run_coroutine_threadsafe(coroutine, self.loop)
+        try:
+            return future.result(timeout)
+        except concurrent.futures.TimeoutError:
+            future.cancel()
+            raise TimeoutError("no answer within %.1f s" % timeout)
+
+    def send(self, message):
+        self._run(self.ws.send(message), TIMEOUT * 2)
+
+    def recv(self, timeout=TIMEOUT):
+        return self._run(asyncio.wait_for(self.ws.recv(), timeout), timeout + TIMEOUT)
+
+    def close(self):
+        self._run(self.ws.close(), TIMEOUT * 2)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *_):
+        try:
+            self._run(self.ws.close(), TIMEOUT * 2)
+        except Exception:
+            pass
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(TIMEOUT)
 
 
 class Failed(Exception):
@@ -46,12 +99,12 @@ def open_ws(args, url=None):
     if url.startswith("wss://"):
         kwargs["ssl"] = tls_context(args.cafile)
     if args.source:
-        kwargs["source_address"] = (args.source, 0)  # passed to socket.create_connection
+        kwargs["local_addr"] = (args.source, 0)  # passed to loop.create_connection
     # ping_interval=None: the client never pings, so only the engine's pings
     # keep an idle connection alive. proxy=None: never an HTTP(S)_PROXY.
     # compression stays offered, as browsers offer it: the engine must decline.
-    return connect(url, open_timeout=TIMEOUT, close_timeout=TIMEOUT, ping_interval=None,
-                   proxy=None, max_size=4 << 20, **kwargs)
+    return Client(url, open_timeout=TIMEOUT, close_timeout=TIMEOUT, ping_interval=None,
+                  proxy=None, max_size=4 << 20, **kwargs)
 
 
 def expect_equal(what, got, want):
