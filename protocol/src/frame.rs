@@ -94,6 +94,22 @@ const LEN_16: u8 = 126;
 const LEN_64: u8 = 127;
 
 impl FrameHeader {
+    /// The header of a frame without extension bits (what we send).
+    pub fn unextended(
+        opcode: OpCode,
+        fin: bool,
+        payload_len: usize,
+        mask: Option<[u8; 4]>,
+    ) -> FrameHeader {
+        FrameHeader {
+            fin,
+            rsv: 0,
+            opcode,
+            mask,
+            payload_len: payload_len as u64,
+        }
+    }
+
     /// Number of bytes this header takes on the wire (2 to 14).
     pub fn encoded_len(&self) -> usize {
         let length_bytes = match self.payload_len {
@@ -296,13 +312,7 @@ pub fn encode_into(
     payload: &[u8],
     mask: Option<[u8; 4]>,
 ) {
-    let header = FrameHeader {
-        fin,
-        rsv: 0,
-        opcode,
-        mask,
-        payload_len: payload.len() as u64,
-    };
+    let header = FrameHeader::unextended(opcode, fin, payload.len(), mask);
     let mut head = [0u8; MAX_HEADER_LEN];
     let head_len = header.write(&mut head);
     dst.reserve(head_len + payload.len());
@@ -319,13 +329,7 @@ pub fn encode_into(
 pub fn encode(opcode: OpCode, fin: bool, payload: &[u8], mask: Option<[u8; 4]>) -> Bytes {
     // Exactly the frame's size: when length equals capacity, `freeze` keeps
     // the one allocation instead of boxing a second header for the `Bytes`.
-    let header = FrameHeader {
-        fin,
-        rsv: 0,
-        opcode,
-        mask,
-        payload_len: payload.len() as u64,
-    };
+    let header = FrameHeader::unextended(opcode, fin, payload.len(), mask);
     let mut dst = BytesMut::with_capacity(header.encoded_len() + payload.len());
     encode_into(&mut dst, opcode, fin, payload, mask);
     dst.freeze()

@@ -46,28 +46,27 @@ impl LocalRooms {
         name: &str,
         conn: ConnId,
     ) -> Membership {
-        let id = match self.by_name.get(name) {
-            Some(&id) => id,
-            None => {
-                let interest = registry.join_shard(name, shard);
-                let id = interest.id;
-                self.by_name.insert(interest.name.clone(), id);
-                self.by_id.insert(
-                    id,
-                    LocalRoom {
-                        interest,
-                        members: Vec::new(),
-                    },
-                );
-                id
-            }
-        };
-        let room = self.by_id.get_mut(&id).expect("by_name and by_id agree");
-        room.members.push(conn);
-        Membership {
-            room: id,
-            index: (room.members.len() - 1) as u32,
+        let known = self.by_name.get(name).copied();
+        if let Some((room, local)) =
+            known.and_then(|id| self.by_id.get_mut(&id).map(|local| (id, local)))
+        {
+            local.members.push(conn);
+            return Membership {
+                room,
+                index: (local.members.len() - 1) as u32,
+            };
         }
+        let interest = registry.join_shard(name, shard);
+        let room = interest.id;
+        self.by_name.insert(interest.name.clone(), room);
+        self.by_id.insert(
+            room,
+            LocalRoom {
+                interest,
+                members: vec![conn],
+            },
+        );
+        Membership { room, index: 0 }
     }
 
     /// Remove the member at `membership`. Returns the member that moved into
