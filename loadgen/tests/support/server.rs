@@ -189,17 +189,8 @@ fn serve(shared: &Shared, id: u64, mut stream: TcpStream) {
     let Ok(upgrade) = request.validate_upgrade() else {
         return;
     };
-    let mut response = Vec::new();
-    write_accept(&mut response, &upgrade.key, None, None);
-    if stream.write_all(&response).is_err() {
-        return;
-    }
-    shared
-        .first_upgrade
-        .lock()
-        .unwrap()
-        .get_or_insert_with(Instant::now);
-
+    // Join the room before answering: a client that has its 101 may publish
+    // at once, and every member it has been told is up must receive that.
     let echo = request.path.starts_with("/echo");
     let Ok(peer) = stream.try_clone() else { return };
     let me: Peer = Arc::new(Mutex::new(peer));
@@ -212,6 +203,19 @@ fn serve(shared: &Shared, id: u64, mut stream: TcpStream) {
             .or_default()
             .push((id, me.clone()));
     }
+    let mut response = Vec::new();
+    write_accept(&mut response, &upgrade.key, None, None);
+    // The 101 goes out under the peer's lock, so no relayed frame can
+    // overtake it.
+    if me.lock().unwrap().write_all(&response).is_err() {
+        leave(shared, &request.path, id);
+        return;
+    }
+    shared
+        .first_upgrade
+        .lock()
+        .unwrap()
+        .get_or_insert_with(Instant::now);
     let decoder = FrameDecoder::new(Role::Server, 16 << 20);
     let mut assembler = MessageAssembler::new(MessageLimits {
         max_message_size: 16 << 20,
@@ -263,12 +267,17 @@ fn serve(shared: &Shared, id: u64, mut stream: TcpStream) {
         }
     }
     if !echo {
-        if let Some(members) = shared.rooms.lock().unwrap().get_mut(&request.path) {
-            members.retain(|(m, _)| *m != id);
-        }
+        leave(shared, &request.path, id);
     }
     // The server closes the TCP connection first (RFC 6455 7.1.1).
     let _ = stream.shutdown(Shutdown::Both);
+}
+
+/// Remove connection `id` from `room` (a no-op for echo paths).
+fn leave(shared: &Shared, room: &str, id: u64) {
+    if let Some(members) = shared.rooms.lock().unwrap().get_mut(room) {
+        members.retain(|(m, _)| *m != id);
+    }
 }
 
 fn send(peer: &Peer, frame: &[u8]) {
