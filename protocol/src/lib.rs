@@ -67,5 +67,5 @@ pub mod utf8;
 pub use close::{CloseCode, CloseState};
 pub use error::Error;
 pub use frame::{Decoded, FrameDecoder, FrameHeader, OpCode, Role};
-pub use message::{Message, MessageAssembler, MessageLimits};
+pub use message::{Message, MessageAssembler, MessageLimits, OwnedMessage};
 pub use receiver::{Received, Receiver};

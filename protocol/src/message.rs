@@ -37,6 +37,35 @@ pub enum Message<'a> {
     Close(Option<(CloseCode, &'a str)>),
 }
 
+/// A [`Message`] that owns its payload, for keeping it past the next
+/// [`MessageAssembler::push`]. Costs one allocation per message; the
+/// borrowed form costs none.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OwnedMessage {
+    /// A text message, validated as UTF-8.
+    Text(String),
+    /// A binary message.
+    Binary(Vec<u8>),
+    /// A ping.
+    Ping(Vec<u8>),
+    /// A pong.
+    Pong(Vec<u8>),
+    /// A validated close frame: `None` when it carried no code.
+    Close(Option<(CloseCode, String)>),
+}
+
+impl From<Message<'_>> for OwnedMessage {
+    fn from(m: Message<'_>) -> OwnedMessage {
+        match m {
+            Message::Text(t) => OwnedMessage::Text(t.into()),
+            Message::Binary(b) => OwnedMessage::Binary(b.into()),
+            Message::Ping(p) => OwnedMessage::Ping(p.into()),
+            Message::Pong(p) => OwnedMessage::Pong(p.into()),
+            Message::Close(c) => OwnedMessage::Close(c.map(|(code, r)| (code, r.into()))),
+        }
+    }
+}
+
 /// Reassembles messages from frames. Holds a buffer only while a fragmented
 /// message is in progress, and for the completed one until the next
 /// [`push`](Self::push) or [`release`](Self::release) (the returned message
@@ -227,30 +256,9 @@ mod tests {
         opcode: OpCode,
         fin: bool,
         payload: &[u8],
-    ) -> Result<Option<Owned>, Error> {
+    ) -> Result<Option<OwnedMessage>, Error> {
         a.push(&header(opcode, fin, payload.len()), payload)
-            .map(|m| m.map(Owned::from))
-    }
-
-    #[derive(Debug, PartialEq, Eq)]
-    enum Owned {
-        Text(String),
-        Binary(Vec<u8>),
-        Ping(Vec<u8>),
-        Pong(Vec<u8>),
-        Close(Option<(CloseCode, String)>),
-    }
-
-    impl From<Message<'_>> for Owned {
-        fn from(m: Message<'_>) -> Owned {
-            match m {
-                Message::Text(t) => Owned::Text(t.into()),
-                Message::Binary(b) => Owned::Binary(b.into()),
-                Message::Ping(p) => Owned::Ping(p.into()),
-                Message::Pong(p) => Owned::Pong(p.into()),
-                Message::Close(c) => Owned::Close(c.map(|(code, r)| (code, r.into()))),
-            }
-        }
+            .map(|m| m.map(OwnedMessage::from))
     }
 
     #[test]
@@ -273,7 +281,7 @@ mod tests {
         assert_eq!(push(&mut a, OpCode::Continuation, false, &[]), Ok(None));
         assert_eq!(
             push(&mut a, OpCode::Continuation, true, &[3]),
-            Ok(Some(Owned::Binary(vec![1, 2, 3])))
+            Ok(Some(OwnedMessage::Binary(vec![1, 2, 3])))
         );
         assert!(!a.is_partial());
     }
@@ -284,16 +292,16 @@ mod tests {
         assert_eq!(push(&mut a, OpCode::Text, false, b"Hel"), Ok(None));
         assert_eq!(
             push(&mut a, OpCode::Ping, true, b"p"),
-            Ok(Some(Owned::Ping(b"p".to_vec())))
+            Ok(Some(OwnedMessage::Ping(b"p".to_vec())))
         );
         assert_eq!(
             push(&mut a, OpCode::Pong, true, b""),
-            Ok(Some(Owned::Pong(vec![])))
+            Ok(Some(OwnedMessage::Pong(vec![])))
         );
         assert!(a.is_partial());
         assert_eq!(
             push(&mut a, OpCode::Continuation, true, b"lo"),
-            Ok(Some(Owned::Text("Hello".into())))
+            Ok(Some(OwnedMessage::Text("Hello".into())))
         );
     }
 
@@ -303,7 +311,10 @@ mod tests {
         push(&mut a, OpCode::Text, false, b"x").unwrap();
         assert_eq!(
             push(&mut a, OpCode::Close, true, &[0x03, 0xe8]),
-            Ok(Some(Owned::Close(Some((CloseCode::NORMAL, String::new())))))
+            Ok(Some(OwnedMessage::Close(Some((
+                CloseCode::NORMAL,
+                String::new()
+            )))))
         );
     }
 
@@ -351,12 +362,12 @@ mod tests {
         push(&mut a, OpCode::Text, false, b"first ").unwrap();
         assert_eq!(
             push(&mut a, OpCode::Continuation, true, b"message"),
-            Ok(Some(Owned::Text("first message".into())))
+            Ok(Some(OwnedMessage::Text("first message".into())))
         );
         push(&mut a, OpCode::Text, false, b"sec").unwrap();
         assert_eq!(
             push(&mut a, OpCode::Continuation, true, b"ond"),
-            Ok(Some(Owned::Text("second".into())))
+            Ok(Some(OwnedMessage::Text("second".into())))
         );
     }
 
@@ -385,7 +396,7 @@ mod tests {
         assert!(a.is_partial());
         assert_eq!(
             push(&mut a, OpCode::Continuation, true, b"b"),
-            Ok(Some(Owned::Binary(b"ab".to_vec())))
+            Ok(Some(OwnedMessage::Binary(b"ab".to_vec())))
         );
     }
 
@@ -427,7 +438,7 @@ mod tests {
         push(&mut a, OpCode::Continuation, false, &euro[1..2]).unwrap();
         assert_eq!(
             push(&mut a, OpCode::Continuation, true, &euro[2..]),
-            Ok(Some(Owned::Text("€".into())))
+            Ok(Some(OwnedMessage::Text("€".into())))
         );
     }
 
@@ -456,7 +467,7 @@ mod tests {
         let mut a = MessageAssembler::new(LIMITS);
         assert_eq!(
             push(&mut a, OpCode::Binary, true, &[0xff]),
-            Ok(Some(Owned::Binary(vec![0xff])))
+            Ok(Some(OwnedMessage::Binary(vec![0xff])))
         );
     }
 
@@ -535,7 +546,7 @@ mod tests {
         }
         assert_eq!(
             push(&mut a, OpCode::Continuation, true, b"cd"),
-            Ok(Some(Owned::Binary(b"abcd".to_vec())))
+            Ok(Some(OwnedMessage::Binary(b"abcd".to_vec())))
         );
     }
 
@@ -554,7 +565,7 @@ mod tests {
         let mut a = MessageAssembler::new(LIMITS);
         assert_eq!(
             push(&mut a, OpCode::Close, true, &[]),
-            Ok(Some(Owned::Close(None)))
+            Ok(Some(OwnedMessage::Close(None)))
         );
     }
 

@@ -5,7 +5,7 @@ use proptest::prelude::*;
 use ringcast_protocol::frame::{encode, Decoded, FrameDecoder, OpCode, Role};
 use ringcast_protocol::mask::{apply_mask, apply_mask_bytewise};
 use ringcast_protocol::utf8::Utf8Validator;
-use ringcast_protocol::{Error, Message, MessageLimits, Received, Receiver};
+use ringcast_protocol::{Error, MessageLimits, OwnedMessage, Received, Receiver};
 
 const LIMITS: MessageLimits = MessageLimits {
     max_message_size: 1 << 16,
@@ -44,28 +44,6 @@ fn frame() -> impl Strategy<Value = (OpCode, bool, Vec<u8>)> {
         proptest::collection::vec(any::<u8>(), 0..=125),
     );
     prop_oneof![4 => data, 1 => control]
-}
-
-/// A message as the application sees it, owned so runs can be compared.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Owned {
-    Text(String),
-    Binary(Vec<u8>),
-    Ping(Vec<u8>),
-    Pong(Vec<u8>),
-    Close(Option<(u16, String)>),
-}
-
-impl From<Message<'_>> for Owned {
-    fn from(m: Message<'_>) -> Owned {
-        match m {
-            Message::Text(t) => Owned::Text(t.into()),
-            Message::Binary(b) => Owned::Binary(b.into()),
-            Message::Ping(p) => Owned::Ping(p.into()),
-            Message::Pong(p) => Owned::Pong(p.into()),
-            Message::Close(c) => Owned::Close(c.map(|(code, r)| (code.0, r.into()))),
-        }
-    }
 }
 
 /// One step of a valid conversation: a message split into fragments with
@@ -138,7 +116,11 @@ fn encode_steps(steps: &[Step], mask: Option<[u8; 4]>) -> Vec<u8> {
 
 /// Feed `stream` to a fresh receiver in the given chunk sizes, keeping
 /// unconsumed bytes between chunks; returns every message in order.
-fn receive_in_chunks(role: Role, stream: &[u8], chunks: &[usize]) -> Result<Vec<Owned>, Error> {
+fn receive_in_chunks(
+    role: Role,
+    stream: &[u8],
+    chunks: &[usize],
+) -> Result<Vec<OwnedMessage>, Error> {
     let mut rx = Receiver::new(role, LIMITS);
     let mut pending: Vec<u8> = Vec::new();
     let mut out = Vec::new();
@@ -159,7 +141,7 @@ fn receive_in_chunks(role: Role, stream: &[u8], chunks: &[usize]) -> Result<Vec<
                     break;
                 }
                 Received::Frame { message, consumed } => {
-                    out.extend(message.map(Owned::from));
+                    out.extend(message.map(OwnedMessage::from));
                     start += consumed;
                 }
             }
