@@ -216,6 +216,18 @@ def shell_join(cmd):
     return " ".join(shlex.quote(c) for c in cmd)
 
 
+def command_block(runs, rewrite=lambda c: c):
+    """A fenced sh block of the runs' distinct commands, made generic and
+    then passed through `rewrite`, in run order."""
+    out, seen = ["```sh"], set()
+    for r in runs:
+        c = rewrite(generic_cmd(r["cmd"]))
+        if c not in seen:
+            seen.add(c)
+            out.append(c)
+    return out + ["```\n"]
+
+
 def generic_cmd(cmd):
     """The command with its run-specific pid and port made generic."""
     out = []
@@ -366,14 +378,7 @@ def cmd_engine_report(argv):
         L.append(note + "\n")
     L.append("Commands (`$SERVER_PID` is the server's pid; the server was started as "
              f"`{meta.get('server_cmd')}`):\n")
-    L.append("```sh")
-    seen = set()
-    for r in idle + fan:
-        c = generic_cmd(r["cmd"])
-        if c not in seen:
-            seen.add(c)
-            L.append(c)
-    L.append("```\n")
+    L += command_block(idle + fan)
     with open(md_out, "w") as f:
         f.write("\n".join(L))
     print(f"wrote {md_out}")
@@ -554,17 +559,10 @@ def cmd_compare_report(argv):
         L.append(meta.get("cmd_" + s, ""))
     L.append("```\n")
     L.append("Load, per server (`$URL` is `ws://127.0.0.1:9101`, `$SERVER_PID` the server's pid):\n")
-    L.append("```sh")
-    seen = set()
-    for r in runs:
-        if not r["label"].startswith("ringcast:"):
-            continue
-        c = generic_cmd(r["cmd"]).replace("'ws://127.0.0.1:9101", "\"$URL").replace(
-            "{room}'", "{room}\"").replace("ws://127.0.0.1:9101", "$URL")
-        if c not in seen:
-            seen.add(c)
-            L.append(c)
-    L.append("```\n")
+    L += command_block(
+        [r for r in runs if r["label"].startswith("ringcast:")],
+        lambda c: c.replace("'ws://127.0.0.1:9101", "\"$URL").replace(
+            "{room}'", "{room}\"").replace("ws://127.0.0.1:9101", "$URL"))
     with open(md_out, "w") as f:
         f.write("\n".join(L))
     write_svg(svg_out, servers, names,
