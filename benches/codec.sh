@@ -178,18 +178,5 @@ PY
 printf '%s\n' "$section"
 
 if [ "$write_doc" = 1 ]; then
-    doc=docs/benchmarks.md
-    begin='<!-- codec.sh results: begin -->'
-    end='<!-- codec.sh results: end -->'
-    grep -qF "$begin" "$doc" && grep -qF "$end" "$doc" || {
-        echo "$doc has no '$begin' / '$end' markers" >&2; exit 1; }
-    SECTION="$section" python3 - "$doc" "$begin" "$end" <<'PY'
-import os, sys
-path, begin, end = sys.argv[1:4]
-text = open(path).read()
-head, rest = text.split(begin, 1)
-_, tail = rest.split(end, 1)
-open(path, "w").write(f"{head}{begin}\n{os.environ['SECTION']}\n{end}{tail}")
-PY
-    echo "==> updated $doc" >&2
+    printf '%s\n' "$section" | benches/write-doc-section codec.sh -
 fi

@@ -7,6 +7,7 @@
 #
 #   benches/e2e/compare.sh            # REPS=3, ~20 minutes
 #   benches/e2e/compare.sh --quick    # 1 repetition, short runs (smoke check)
+#   benches/e2e/compare.sh --write-doc  # ... and splice results/compare.md into docs/benchmarks.md
 #
 # Writes benches/e2e/results/compare.md, compare.svg and the raw reports in
 # results/raw/compare/. Installs what is missing (apt: golang-go,
@@ -16,10 +17,9 @@
 #      MAX_RATE (the overload run's msg/s, 600), QUIET_WAIT / QUIET_PCT /
 #      QUIET_BUDGET (waiting for other processes to calm down: lib.sh).
 set -euo pipefail
-source "$(dirname "$0")/lib.sh"
+# shellcheck source=benches/e2e/lib.sh
+source "$(dirname "$0")/lib.sh" "$@"
 
-QUICK=""
-[ "${1:-}" = "--quick" ] && QUICK=1
 REPS=${REPS:-$([ -n "$QUICK" ] && echo 1 || echo 3)}
 PORT=${PORT:-9101}
 SERVERS=${SERVERS:-ringcast,uws,ws,tungstenite,fastwebsockets,gorilla}
@@ -121,3 +121,8 @@ for s in "${SERVER_LIST[@]}"; do cmds+=("cmd_$s=${PRIO:+$PRIO }taskset -c $SERVE
     version_gorilla="gorilla/websocket $(dpkg-query -W -f='${Version}' golang-github-gorilla-websocket-dev 2>/dev/null) (Debian), $(go version | awk '{print $3}'), GOMAXPROCS=1, net/http; rooms: PreparedMessage, buffered channel + writer goroutine per member" \
     "${cmds[@]}"
 "$PY" "$E2E/e2e.py" compare-report --raw "$RAW" --meta "$RAW/meta.json" --md "$OUT/compare.md" --svg "$OUT/compare.svg"
+if [ -n "$WRITE_DOC" ]; then
+    # The chart sits beside compare.md; from docs/ it is found by this path.
+    sed "s#](compare.svg)#]($(realpath --relative-to="$ROOT/docs" "$OUT")/compare.svg)#" "$OUT/compare.md" |
+        "$ROOT/benches/write-doc-section" compare.sh - "$ROOT/docs/benchmarks.md"
+fi

@@ -9,13 +9,13 @@
 #
 #   benches/e2e/engine.sh            # REPS=3 repetitions, medians
 #   benches/e2e/engine.sh --quick    # 1 short repetition (smoke check)
+#   benches/e2e/engine.sh --write-doc  # ... and splice results/engine.md into docs/benchmarks.md
 # Env: REPS, PORT (9100), CONNS (15000), SKIP_BUILD=1 (reuse built binaries),
 #      CARGO_TARGET_DIR (default: the repo's target/).
 set -euo pipefail
-source "$(dirname "$0")/lib.sh"
+# shellcheck source=benches/e2e/lib.sh
+source "$(dirname "$0")/lib.sh" "$@"
 
-QUICK=""
-[ "${1:-}" = "--quick" ] && QUICK=1
 REPS=${REPS:-$([ -n "$QUICK" ] && echo 1 || echo 3)}
 PORT=${PORT:-9100}
 CONNS=${CONNS:-15000}
@@ -51,3 +51,6 @@ done
     ringcast_version="$("$BIN/ringcast" --version)" \
     server_cmd="${PRIO:+$PRIO }taskset -c $SERVER_CPU ringcast --shards 1 --listen 127.0.0.1:$PORT --log-level warn"
 "$PY" "$E2E/e2e.py" engine-report --raw "$RAW" --meta "$RAW/meta.json" --md "$OUT/engine.md"
+if [ -n "$WRITE_DOC" ]; then
+    "$ROOT/benches/write-doc-section" engine.sh "$OUT/engine.md" "$ROOT/docs/benchmarks.md"
+fi

@@ -12,6 +12,19 @@ GEN_CPU=${GEN_CPU:-1}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
 BIN=$CARGO_TARGET_DIR/release
 SERVER_PID=""
+
+# The scripts' flags: --quick (one short repetition) and --write-doc
+# (splice the results into docs/benchmarks.md afterwards).
+QUICK=""
+WRITE_DOC=""
+# shellcheck disable=SC2034 # QUICK and WRITE_DOC are read by the sourcing script
+for arg in "$@"; do
+    case $arg in
+        --quick) QUICK=1 ;;
+        --write-doc) WRITE_DOC=1 ;;
+        *) echo "usage: $0 [--quick] [--write-doc]" >&2; exit 2 ;;
+    esac
+done
 # Real-time round-robin priority for the server and the generator (root
 # only; PRIO= to run them as ordinary processes). This box is shared: under
 # the default scheduler a busy neighbour delays every wake-up of the pinned
