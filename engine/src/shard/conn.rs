@@ -178,6 +178,7 @@ impl Shard {
         cx: &mut Context<'_>,
     ) -> Poll<()> {
         let mut outcome = ReadOutcome::Data;
+        self.reading.set(Some(id));
         for _ in 0..READS_PER_WAKE {
             let Some(mut rx) = self
                 .conns
@@ -208,6 +209,15 @@ impl Shard {
             }
         }
         self.flush_dirty();
+        self.reading.set(None);
+        let close_handshake_done = self
+            .conns
+            .borrow()
+            .get(id)
+            .is_some_and(|conn| conn.peer_closed && conn.write_shut);
+        if close_handshake_done {
+            return Poll::Ready(());
+        }
         match outcome {
             ReadOutcome::Closed => Poll::Ready(()),
             ReadOutcome::Pending => Poll::Pending,

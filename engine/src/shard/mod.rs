@@ -47,6 +47,9 @@ pub struct Shard {
     rooms: RefCell<LocalRooms>,
     scratch: RefCell<Box<[u8]>>,
     dirty: RefCell<Vec<ConnId>>,
+    /// The connection whose reader task is running right now, if any: it
+    /// can end its own connection without a shutdown and an EOF round.
+    reading: Cell<Option<ConnId>>,
     started: Instant,
     /// Coarse clock in milliseconds since `started`, advanced by the sweep.
     clock: Cell<u32>,
@@ -79,6 +82,7 @@ impl Shard {
             rooms: RefCell::default(),
             scratch: RefCell::new(vec![0; SCRATCH_BYTES].into_boxed_slice()),
             dirty: RefCell::default(),
+            reading: Cell::new(None),
             started: Instant::now(),
             clock: Cell::new(0),
             live_tasks: Cell::new(0),

@@ -43,7 +43,7 @@ impl Shard {
             // inbox batch) while the socket may have room: the limit is for
             // what the socket would not take, so write before judging. The
             // connection stays marked dirty; the next flush settles it.
-            self.write_and_settle(conn, None);
+            self.write_and_settle(id, conn, None);
         }
         if over(conn) {
             match self.shared.config.slow_consumer {
@@ -97,7 +97,7 @@ impl Shard {
             if conn.writer_active {
                 continue;
             }
-            if self.write_and_settle(conn, None) {
+            if self.write_and_settle(id, conn, None) {
                 conn.writer_active = true;
                 self.task_started();
                 monoio::spawn(write_when_ready(self.clone(), id, conn.stream.clone()));
@@ -109,11 +109,23 @@ impl Shard {
     /// connection, shut our side down (both sides once the close handshake
     /// is complete). Returns true when still blocked. With a task context
     /// (the writer task), blocked means its waker is parked on the socket.
-    pub(super) fn write_and_settle(&self, conn: &mut Conn, cx: Option<&mut Context<'_>>) -> bool {
+    pub(super) fn write_and_settle(
+        &self,
+        id: ConnId,
+        conn: &mut Conn,
+        cx: Option<&mut Context<'_>>,
+    ) -> bool {
         match self.write_out(conn, cx) {
             WriteOutcome::Flushed => {
                 if conn.phase == Phase::Finishing && !conn.write_shut {
                     conn.write_shut = true;
+                    if conn.peer_closed && self.reading.get() == Some(id) {
+                        // Close handshake complete, inside this connection's
+                        // own reader: it ends the connection when this flush
+                        // returns, and closing the socket sends the FIN. No
+                        // shutdown, and no wake-up to read the EOF it causes.
+                        return false;
+                    }
                     // Both close frames exchanged: the server closes the TCP
                     // connection (RFC 6455 5.5.1, 7.1.1) instead of waiting
                     // --close-timeout for the peer's FIN. Otherwise linger
@@ -186,7 +198,7 @@ async fn write_when_ready(shard: Rc<Shard>, id: ConnId, stream: Rc<Stream>) {
         let Some(conn) = conns.get_mut(id) else {
             return Poll::Ready(());
         };
-        if shard.write_and_settle(conn, Some(cx)) {
+        if shard.write_and_settle(id, conn, Some(cx)) {
             return Poll::Pending;
         }
         conn.writer_active = false;
