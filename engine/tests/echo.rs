@@ -116,7 +116,7 @@ fn client_initiated_close_is_echoed_and_the_server_ends_the_tcp_connection() {
     close.extend_from_slice(b"bye");
     client.send_frame(OpCode::Close, true, &close);
     assert_eq!(client.read_close().0, 1000);
-    client.expect_end();
+    client.expect_fin();
     // The client still holds its socket: the server must not wait for it
     // (RFC 6455 5.5.1: after both close frames, close the TCP connection).
     server.connections_per_shard(0);

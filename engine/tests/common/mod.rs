@@ -733,4 +733,15 @@ impl RawClient {
             panic!("expected the connection to end, got {frame:?}");
         }
     }
+
+    /// The connection must end with a FIN (read returns 0), not a reset:
+    /// nothing the peer sent was left unread when the server closed.
+    pub fn expect_fin(&mut self) {
+        assert!(self.buf.is_empty(), "unread bytes: {:?}", self.buf);
+        let mut byte = [0u8; 1];
+        match self.stream.read(&mut byte) {
+            Ok(0) => {}
+            other => panic!("expected a FIN, got {other:?}"),
+        }
+    }
 }
