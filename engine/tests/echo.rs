@@ -4,7 +4,8 @@
 mod common;
 
 use common::{
-    assert_echoes, tcp_connect, ws_connect, ws_connect_with, ws_read_data, RawClient, TestServer,
+    assert_echoes, tcp_connect, tcp_connect_with_rcvbuf, ws_connect, ws_connect_with, ws_read_data,
+    RawClient, TestServer,
 };
 use ringcast_protocol::frame::{self, OpCode};
 use tungstenite::protocol::WebSocketConfig;
@@ -119,6 +120,35 @@ fn client_initiated_close_is_echoed_and_the_server_ends_the_tcp_connection() {
     client.expect_fin();
     // The client still holds its socket: the server must not wait for it
     // (RFC 6455 5.5.1: after both close frames, close the TCP connection).
+    server.connections_per_shard(0);
+    assert_eq!(server.metric("ringcast_close_timeouts_total"), 0);
+}
+
+#[test]
+fn close_from_a_client_whose_socket_is_full_is_echoed_after_everything_queued() {
+    // 16 MiB of echoes to a client that does not read (4 KiB receive
+    // buffer) overflow any socket buffer, so the close echo waits behind
+    // them in the queue and a writer task finishes the close handshake.
+    const MESSAGES: u32 = 1024;
+    const BYTES: usize = 16 * 1024;
+    let server = TestServer::with(|config| {
+        config.outbound_limit = 64 << 20;
+        config.close_timeout = std::time::Duration::from_secs(60);
+    });
+    let mut client = RawClient::upgrade(tcp_connect_with_rcvbuf(server.addr(), 4096), "/echo", &[]);
+    for seq in 0..MESSAGES {
+        let mut payload = vec![0x5a; BYTES];
+        payload[..4].copy_from_slice(&seq.to_be_bytes());
+        client.send_frame(OpCode::Binary, true, &payload);
+    }
+    client.send_frame(OpCode::Close, true, &1000u16.to_be_bytes());
+    for seq in 0..MESSAGES {
+        let frame = client.expect_frame();
+        assert_eq!(frame.opcode, OpCode::Binary);
+        assert_eq!(frame.payload[..4], seq.to_be_bytes(), "in order, none lost");
+    }
+    assert_eq!(client.read_close().0, 1000);
+    client.expect_fin();
     server.connections_per_shard(0);
     assert_eq!(server.metric("ringcast_close_timeouts_total"), 0);
 }

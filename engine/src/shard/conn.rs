@@ -207,6 +207,13 @@ impl Shard {
             } else {
                 break;
             }
+            if conn.peer_closed {
+                // Nothing after the peer's close frame matters: flush the
+                // echo without the read that would only say EAGAIN. If the
+                // flush leaves the connection open, the `Data` outcome
+                // re-polls, and that read parks the waker as usual.
+                break;
+            }
         }
         self.flush_dirty();
         self.reading.set(None);
