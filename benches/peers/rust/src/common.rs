@@ -5,8 +5,10 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::future::Future;
 use std::rc::Rc;
 
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc::UnboundedSender;
 
 /// `--port N` (default 9001); the servers listen on 127.0.0.1.
@@ -22,6 +24,40 @@ pub fn port_from_args() -> u16 {
         i += 1;
     }
     port
+}
+
+/// Listen on 127.0.0.1:`--port` and run `serve` as a local task for every
+/// accepted connection (TCP_NODELAY set), on one current_thread runtime,
+/// forever. `name` is what the startup line calls the server.
+pub fn serve_forever<M, F, Fut>(name: &str, serve: F)
+where
+    M: Clone + 'static,
+    F: Fn(TcpStream, SharedRooms<M>) -> Fut,
+    Fut: Future<Output = ()> + 'static,
+{
+    let port = port_from_args();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .build()
+        .unwrap();
+    let local = tokio::task::LocalSet::new();
+    local.block_on(&rt, async move {
+        let listener = TcpListener::bind(("127.0.0.1", port)).await.unwrap();
+        eprintln!("{name} listening on 127.0.0.1:{port}");
+        let rooms: SharedRooms<M> = Rooms::shared();
+        loop {
+            let (stream, _) = match listener.accept().await {
+                Ok(s) => s,
+                Err(e) => {
+                    eprintln!("accept: {e}");
+                    tokio::task::yield_now().await;
+                    continue;
+                }
+            };
+            let _ = stream.set_nodelay(true);
+            tokio::task::spawn_local(serve(stream, rooms.clone()));
+        }
+    });
 }
 
 /// The route of an upgrade request's path.
@@ -59,7 +95,10 @@ impl<M: Clone> Rooms<M> {
     pub fn join(&mut self, room: &str, tx: UnboundedSender<M>) -> u64 {
         self.next_id += 1;
         let id = self.next_id;
-        self.rooms.entry(room.to_owned()).or_default().push((id, tx));
+        self.rooms
+            .entry(room.to_owned())
+            .or_default()
+            .push((id, tx));
         id
     }
 

@@ -16,7 +16,7 @@ mod common;
 use std::rc::Rc;
 
 use bytes::Bytes;
-use common::{route, Route, Rooms, SharedRooms};
+use common::{route, Route, SharedRooms};
 use fastwebsockets::{upgrade, Frame, OpCode, Payload, WebSocketError};
 use http_body_util::Empty;
 use hyper::body::Incoming;
@@ -24,7 +24,6 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
-use tokio::net::TcpListener;
 use tokio::sync::mpsc;
 
 /// What a room queues per member: the opcode and the payload, shared.
@@ -36,36 +35,16 @@ enum Out {
 }
 
 fn main() {
-    let port = common::port_from_args();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_io()
-        .build()
-        .unwrap();
-    let local = tokio::task::LocalSet::new();
-    local.block_on(&rt, async move {
-        let listener = TcpListener::bind(("127.0.0.1", port)).await.unwrap();
-        eprintln!("peer-fastwebsockets listening on 127.0.0.1:{port}");
-        let rooms: SharedRooms<Out> = Rooms::shared();
-        loop {
-            let (stream, _) = match listener.accept().await {
-                Ok(s) => s,
-                Err(e) => {
-                    eprintln!("accept: {e}");
-                    tokio::task::yield_now().await;
-                    continue;
-                }
-            };
-            let _ = stream.set_nodelay(true);
-            let rooms = rooms.clone();
-            tokio::task::spawn_local(async move {
-                let service = service_fn(move |req| handle(req, rooms.clone()));
-                let _ = http1::Builder::new()
-                    .serve_connection(TokioIo::new(stream), service)
-                    .with_upgrades()
-                    .await;
-            });
-        }
-    });
+    common::serve_forever(
+        "peer-fastwebsockets",
+        |stream, rooms: SharedRooms<Out>| async move {
+            let service = service_fn(move |req| handle(req, rooms.clone()));
+            let _ = http1::Builder::new()
+                .serve_connection(TokioIo::new(stream), service)
+                .with_upgrades()
+                .await;
+        },
+    );
 }
 
 async fn handle(
@@ -140,7 +119,9 @@ async fn room(ws: Ws, name: String, rooms: SharedRooms<Out>) {
         let control = control.clone();
         move |frame: Frame<'_>| {
             let out = Out::Control(frame.opcode, Bytes::copy_from_slice(&frame.payload));
-            let sent = control.send(out).map_err(|_| WebSocketError::ConnectionClosed);
+            let sent = control
+                .send(out)
+                .map_err(|_| WebSocketError::ConnectionClosed);
             async move { sent }
         }
     };
@@ -155,7 +136,9 @@ async fn room(ws: Ws, name: String, rooms: SharedRooms<Out>) {
                     Payload::Bytes(b) => b.freeze(),
                     other => Bytes::copy_from_slice(&other),
                 };
-                rooms.borrow().publish(&name, &Out::Data(frame.opcode, payload));
+                rooms
+                    .borrow()
+                    .publish(&name, &Out::Data(frame.opcode, payload));
             }
             OpCode::Close => break,
             _ => {}

@@ -10,40 +10,21 @@
 #[path = "../common.rs"]
 mod common;
 
-use common::{route, Route, Rooms, SharedRooms};
+use common::{route, Route, SharedRooms};
 use futures_util::{FutureExt, SinkExt, StreamExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::handshake::server::{Request, Response};
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::Message;
 
 fn main() {
-    let port = common::port_from_args();
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_io()
-        .build()
-        .unwrap();
-    let local = tokio::task::LocalSet::new();
-    local.block_on(&rt, async move {
-        let listener = TcpListener::bind(("127.0.0.1", port)).await.unwrap();
-        eprintln!("peer-tungstenite listening on 127.0.0.1:{port}");
-        let rooms: SharedRooms<Message> = Rooms::shared();
-        loop {
-            let (stream, _) = match listener.accept().await {
-                Ok(s) => s,
-                Err(e) => {
-                    eprintln!("accept: {e}");
-                    tokio::task::yield_now().await;
-                    continue;
-                }
-            };
-            let _ = stream.set_nodelay(true);
-            tokio::task::spawn_local(serve(stream, rooms.clone()));
-        }
-    });
+    common::serve_forever("peer-tungstenite", serve);
 }
 
+// The large error is tungstenite's: its accept callback must return
+// `Result<Response, ErrorResponse>`.
+#[allow(clippy::result_large_err)]
 async fn serve(stream: TcpStream, rooms: SharedRooms<Message>) {
     let mut path = String::new();
     let callback = |req: &Request, resp: Response| {
