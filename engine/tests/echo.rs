@@ -108,6 +108,17 @@ fn echo_answers_a_first_frame_pipelined_with_the_upgrade_request() {
     );
 }
 
+/// The server echoed the client's close 1000 and ended the TCP connection
+/// with a FIN by itself: the client still holds its socket, and the server
+/// must not wait for it (RFC 6455 5.5.1: after both close frames, close the
+/// TCP connection), so no close timeout fires.
+fn assert_close_echoed_and_tcp_ended(server: &TestServer, client: &mut RawClient) {
+    assert_eq!(client.read_close().0, 1000);
+    client.expect_fin();
+    server.connections_per_shard(0);
+    assert_eq!(server.metric("ringcast_close_timeouts_total"), 0);
+}
+
 #[test]
 fn client_initiated_close_is_echoed_and_the_server_ends_the_tcp_connection() {
     let server =
@@ -116,12 +127,7 @@ fn client_initiated_close_is_echoed_and_the_server_ends_the_tcp_connection() {
     let mut close = 1000u16.to_be_bytes().to_vec();
     close.extend_from_slice(b"bye");
     client.send_frame(OpCode::Close, true, &close);
-    assert_eq!(client.read_close().0, 1000);
-    client.expect_fin();
-    // The client still holds its socket: the server must not wait for it
-    // (RFC 6455 5.5.1: after both close frames, close the TCP connection).
-    server.connections_per_shard(0);
-    assert_eq!(server.metric("ringcast_close_timeouts_total"), 0);
+    assert_close_echoed_and_tcp_ended(&server, &mut client);
 }
 
 #[test]
@@ -147,10 +153,7 @@ fn close_from_a_client_whose_socket_is_full_is_echoed_after_everything_queued() 
         assert_eq!(frame.opcode, OpCode::Binary);
         assert_eq!(frame.payload[..4], seq.to_be_bytes(), "in order, none lost");
     }
-    assert_eq!(client.read_close().0, 1000);
-    client.expect_fin();
-    server.connections_per_shard(0);
-    assert_eq!(server.metric("ringcast_close_timeouts_total"), 0);
+    assert_close_echoed_and_tcp_ended(&server, &mut client);
 }
 
 #[test]
